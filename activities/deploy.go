@@ -1,0 +1,130 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/packaging"
+	"github.com/temporaldeployer/temporaldeployer/probe"
+)
+
+// PackageModel builds and publishes the immutable artifact for a version.
+func (a *Activities) PackageModel(ctx context.Context, r packaging.Request) (packaging.Artifact, error) {
+	if a.Packager == nil {
+		return packaging.Artifact{}, notConfigured("packaging", "package_model")
+	}
+	art, err := a.Packager.Package(ctx, r)
+	if err != nil {
+		return packaging.Artifact{}, fmt.Errorf("package %s: %w", r.BentoTag, err)
+	}
+	return art, nil
+}
+
+// DeployWorkload applies a workload and waits for its rollout, heartbeating while it waits.
+func (a *Activities) DeployWorkload(ctx context.Context, s kube.Spec) (kube.Rollout, error) {
+	if a.Cluster == nil {
+		return kube.Rollout{}, notConfigured("cluster", "deploy_to_endpoint")
+	}
+	stop := heartbeatEvery(ctx, 5*time.Second, "deploying "+s.DeploymentName+"/"+s.Environment)
+	defer stop()
+	ro, err := a.Cluster.Deploy(ctx, s)
+	return ro, clusterError("deploy "+s.DeploymentName+"/"+s.Environment, err)
+}
+
+// WeightRequest sets an environment's canary traffic share.
+type WeightRequest struct {
+	DeploymentName string `json:"deployment_name"`
+	Environment    string `json:"environment"`
+	Weight         int    `json:"weight"`
+}
+
+// SetTrafficWeight sends Weight percent of traffic to the canary.
+func (a *Activities) SetTrafficWeight(ctx context.Context, r WeightRequest) error {
+	if a.Cluster == nil {
+		return notConfigured("cluster", "the canary")
+	}
+	return clusterError(fmt.Sprintf("set canary weight %d%% on %s/%s", r.Weight, r.DeploymentName, r.Environment),
+		a.Cluster.SetWeight(ctx, r.DeploymentName, r.Environment, r.Weight))
+}
+
+// PromoteCanary makes the canary the stable workload.
+func (a *Activities) PromoteCanary(ctx context.Context, r WeightRequest) error {
+	if a.Cluster == nil {
+		return notConfigured("cluster", "the canary")
+	}
+	return clusterError("promote canary of "+r.DeploymentName+"/"+r.Environment,
+		a.Cluster.Promote(ctx, r.DeploymentName, r.Environment))
+}
+
+// RestoreRequest names the known-good spec to go back to; nil To removes the candidate.
+type RestoreRequest struct {
+	DeploymentName string     `json:"deployment_name"`
+	Environment    string     `json:"environment"`
+	To             *kube.Spec `json:"to,omitempty"`
+}
+
+// RestoreWorkload puts a known-good spec back with all traffic and verifies the rollout.
+func (a *Activities) RestoreWorkload(ctx context.Context, r RestoreRequest) (kube.Rollout, error) {
+	if a.Cluster == nil {
+		return kube.Rollout{}, notConfigured("cluster", "rollback")
+	}
+	stop := heartbeatEvery(ctx, 5*time.Second, "restoring "+r.DeploymentName+"/"+r.Environment)
+	defer stop()
+	ro, err := a.Cluster.Restore(ctx, r.DeploymentName, r.Environment, r.To)
+	return ro, clusterError("restore "+r.DeploymentName+"/"+r.Environment, err)
+}
+
+// CheckHealth probes an endpoint. An unhealthy endpoint is a result, not an error.
+func (a *Activities) CheckHealth(ctx context.Context, t probe.Target) (probe.Result, error) {
+	res, err := a.Prober.Check(ctx, t)
+	if err != nil {
+		return probe.Result{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("probe %s: %v", t.HealthURL, err), contract.ErrHealthCheckFailed, err)
+	}
+	return res, nil
+}
+
+// RolloutError is how a cluster backend says a rollout failed for good (a progress deadline, a
+// refused manifest): it is not retried.
+type RolloutError interface{ Permanent() bool }
+
+func clusterError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var perm RolloutError
+	if errors.As(err, &perm) && perm.Permanent() {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", op, err), contract.ErrRolloutFailed, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// heartbeatEvery heartbeats until stop is called, so a long wait is seen alive and cancellable.
+func heartbeatEvery(ctx context.Context, every time.Duration, detail string) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, detail)
+			}
+		}
+	}()
+	return func() { close(done) }
+}

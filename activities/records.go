@@ -1,0 +1,71 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+// Claim takes the in-flight lock on (deployment_name, environment) for this workflow.
+func (a *Activities) Claim(ctx context.Context, l store.Lock) error {
+	err := a.Store.Claim(ctx, l)
+	if !store.IsConflict(err) {
+		return err
+	}
+	held := err.(*store.ConflictError).Held
+	if a.WorkflowClosed != nil {
+		closed, cerr := a.WorkflowClosed(ctx, held.WorkflowID)
+		if cerr == nil && closed {
+			a.logger().Warn("taking over a lock left by a closed workflow",
+				"deployment", l.DeploymentName, "environment", l.Environment, "holder", held.WorkflowID)
+			if err := a.Store.Release(ctx, held); err != nil {
+				return fmt.Errorf("release stale lock of %s: %w", held.WorkflowID, err)
+			}
+			err = a.Store.Claim(ctx, l)
+			if !store.IsConflict(err) {
+				return err
+			}
+		}
+	}
+	return contract.NewError(contract.ErrConcurrentDeployment, "%v", err)
+}
+
+// Release drops the lock if this workflow holds it.
+func (a *Activities) Release(ctx context.Context, l store.Lock) error {
+	return a.Store.Release(ctx, l)
+}
+
+// Record writes deployment rows, registry rows and ledger decisions in one transaction.
+func (a *Activities) Record(ctx context.Context, c store.Change) error {
+	if err := a.Store.Commit(ctx, c); err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
+}
+
+// RollbackInfo says whether a known-good deployment exists to fall back to, and which.
+type RollbackInfo struct {
+	Available bool             `json:"available"`
+	Target    store.Deployment `json:"target"`
+}
+
+// RollbackQuery names the environment to look in.
+type RollbackQuery struct {
+	DeploymentName string `json:"deployment_name"`
+	Environment    string `json:"environment"`
+	ExcludeID      string `json:"exclude_id"`
+}
+
+// CheckRollbackAvailability finds the last known-good deployment other than the current one.
+func (a *Activities) CheckRollbackAvailability(ctx context.Context, q RollbackQuery) (RollbackInfo, error) {
+	d, found, err := a.Store.LastKnownGood(ctx, q.DeploymentName, q.Environment, q.ExcludeID)
+	if err != nil {
+		return RollbackInfo{}, fmt.Errorf("last known-good of %s/%s: %w", q.DeploymentName, q.Environment, err)
+	}
+	if !found {
+		return RollbackInfo{}, nil
+	}
+	return RollbackInfo{Available: true, Target: d}, nil
+}

@@ -1,0 +1,135 @@
+// Command worker runs the TemporalDeployer worker: it polls task queue model-deployments and runs
+// the ModelDeployment workflow and its activities. Configuration comes from the environment (see
+// package config and the README); SIGTERM or SIGINT stops it gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/workflows"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker: configuration:", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("worker stopped", "error", err)
+		os.Exit(1)
+	}
+	log.Info("worker stopped")
+}
+
+func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", cfg.DatabaseURL, err)
+	}
+	defer st.Close()
+	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI)
+	if err != nil {
+		return fmt.Errorf("mlflow registry: %w", err)
+	}
+	prober, err := probe.NewHTTP(cfg.Probe.AttemptTimeout, cfg.Probe.Attempts, cfg.Probe.Backoff)
+	if err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(log),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer c.Close()
+	if err := ensureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	acts := &activities.Activities{
+		Registry: reg, Store: st, Prober: prober, Policy: cfg.Policy, Log: log,
+		WorkflowClosed: func(ctx context.Context, id string) (bool, error) { return workflowClosed(ctx, c, id) },
+	}
+	w := worker.New(c, contract.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
+		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL),
+		"packager", acts.Packager != nil, "cluster", acts.Cluster != nil)
+	<-ctx.Done()
+	log.Info("stopping worker: finishing in-flight tasks")
+	w.Stop()
+	return nil
+}
+
+// ensureSearchAttributes registers the contract's Keyword search attributes if they are missing.
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, name := range contract.SearchAttributeNames {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
+	return nil
+}
+
+func workflowClosed(ctx context.Context, c client.Client, id string) (bool, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

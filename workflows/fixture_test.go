@@ -1,0 +1,212 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/packaging"
+	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+// world is the in-memory state the mocked activities act on, so tests can assert what changed.
+type world struct {
+	policy     config.Policy
+	registered bool
+	stage      contract.Stage
+	calls      map[string]int
+	weights    []int
+	restores   []activities.RestoreRequest
+	decisions  []store.Decision
+	rows       map[string]store.Deployment
+	knownGood  *store.Deployment // a healthy earlier deployment in every environment
+	unhealthy  map[string]bool   // health URL → fails
+	lockHeldBy string
+	deployErr  error
+}
+
+func newWorld() *world {
+	p := config.DefaultPolicy()
+	p.Backends = config.Backends{Packager: true, Cluster: true}
+	return &world{policy: p, stage: contract.StageNone, calls: map[string]int{}, rows: map[string]store.Deployment{}, unhealthy: map[string]bool{}}
+}
+
+func (w *world) verdicts(gate string) []string {
+	var out []string
+	for _, d := range w.decisions {
+		if d.Gate == gate {
+			out = append(out, d.Verdict)
+		}
+	}
+	return out
+}
+
+type suite struct {
+	testsuite.WorkflowTestSuite
+}
+
+func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment {
+	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
+	env.RegisterActivity(&activities.Activities{})
+	count := func(name string) { wd.calls[name]++ }
+	env.OnActivity(a.LoadPolicy, mock.Anything).Return(func(context.Context) (config.Policy, error) {
+		count("LoadPolicy")
+		return wd.policy, nil
+	})
+	env.OnActivity(a.Claim, mock.Anything, mock.Anything).Return(func(_ context.Context, l store.Lock) error {
+		count("Claim")
+		if wd.lockHeldBy != "" && wd.lockHeldBy != l.WorkflowID {
+			return contract.NewError(contract.ErrConcurrentDeployment, "held by %s", wd.lockHeldBy)
+		}
+		return nil
+	})
+	env.OnActivity(a.Release, mock.Anything, mock.Anything).Return(func(context.Context, store.Lock) error {
+		count("Release")
+		return nil
+	})
+	env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, c store.Change) error {
+		count("Record")
+		wd.decisions = append(wd.decisions, c.Decisions...)
+		if c.Deployment != nil {
+			wd.rows[c.Deployment.DeploymentID] = *c.Deployment
+		}
+		return nil
+	})
+	env.OnActivity(a.ResolveModel, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.ResolveRequest) (activities.Resolution, error) {
+		count("ResolveModel")
+		v := registry.Version{Name: r.ModelName, Stage: wd.stage}
+		if wd.registered {
+			v.Version = "1"
+		}
+		return activities.Resolution{Registered: wd.registered, Version: v}, nil
+	})
+	env.OnActivity(a.PromoteStage, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.PromoteRequest) (registry.Version, error) {
+		count("PromoteStage")
+		wd.registered, wd.stage = true, r.Change.Stage
+		return registry.Version{Name: r.ModelName, Version: "1", Stage: wd.stage}, nil
+	})
+	env.OnActivity(a.PackageModel, mock.Anything, mock.Anything).Return(func(_ context.Context, r packaging.Request) (packaging.Artifact, error) {
+		count("PackageModel")
+		return packaging.Artifact{BentoTag: r.BentoTag, Image: "registry.local/models@sha256:" + fmt.Sprintf("%064d", 1)}, nil
+	})
+	env.OnActivity(a.DeployWorkload, mock.Anything, mock.Anything).Return(func(_ context.Context, sp kube.Spec) (kube.Rollout, error) {
+		count("DeployWorkload")
+		if wd.deployErr != nil {
+			return kube.Rollout{}, wd.deployErr
+		}
+		return rollout(sp.Environment, string(sp.Role)), nil
+	})
+	env.OnActivity(a.SetTrafficWeight, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.WeightRequest) error {
+		count("SetTrafficWeight")
+		wd.weights = append(wd.weights, r.Weight)
+		return nil
+	})
+	env.OnActivity(a.PromoteCanary, mock.Anything, mock.Anything).Return(func(context.Context, activities.WeightRequest) error {
+		count("PromoteCanary")
+		return nil
+	})
+	env.OnActivity(a.RestoreWorkload, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RestoreRequest) (kube.Rollout, error) {
+		count("RestoreWorkload")
+		wd.restores = append(wd.restores, r)
+		return rollout(r.Environment, "stable"), nil
+	})
+	env.OnActivity(a.CheckHealth, mock.Anything, mock.Anything).Return(func(_ context.Context, t probe.Target) (probe.Result, error) {
+		count("CheckHealth")
+		if wd.unhealthy[t.HealthURL] {
+			return probe.Result{Healthy: false, Attempts: 3, Error: "HTTP 503"}, nil
+		}
+		return probe.Result{Healthy: true, StatusCode: 200, Attempts: 1, ResponseTime: time.Millisecond}, nil
+	})
+	env.OnActivity(a.CheckRollbackAvailability, mock.Anything, mock.Anything).Return(func(_ context.Context, q activities.RollbackQuery) (activities.RollbackInfo, error) {
+		count("CheckRollbackAvailability")
+		if wd.knownGood == nil || wd.knownGood.DeploymentID == q.ExcludeID {
+			return activities.RollbackInfo{}, nil
+		}
+		kg := *wd.knownGood
+		kg.Environment = q.Environment
+		return activities.RollbackInfo{Available: true, Target: kg}, nil
+	})
+	return env
+}
+
+func rollout(env, role string) kube.Rollout {
+	base := "http://" + env + "-" + role + ".test"
+	return kube.Rollout{EndpointName: env + "-" + role, EndpointURL: base, HealthURL: base + "/readyz", MetricsURL: base + "/metrics"}
+}
+
+// input is a valid deploy input; mutate it per test.
+func input() contract.Input {
+	met := true
+	return contract.Input{
+		ModelURI: "runs:/abc123/model", ExperimentID: "42", DeploymentName: "fraud-detector",
+		ValidationMetrics: map[string]float64{"auc": 0.91}, SuccessCriteriaMet: &met,
+	}
+}
+
+func goodShadow(in *contract.Input) {
+	h, n, e, p := 24.0, int64(1000), 0.009, 149.0
+	in.ShadowModeDurationHours, in.ShadowModeRequests, in.ShadowModeErrorRate, in.ShadowModeLatencyP99MS = &h, &n, &e, &p
+}
+
+// errType returns the ApplicationError type at the root of a workflow error, or "".
+func errType(err error) string {
+	for err != nil {
+		if app, ok := err.(*temporal.ApplicationError); ok {
+			return app.Type()
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return ""
+		}
+		err = u.Unwrap()
+	}
+	return ""
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) (contract.Output, error) {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	var out contract.Output
+	err := env.GetWorkflowError()
+	if err == nil {
+		if gerr := env.GetWorkflowResult(&out); gerr != nil {
+			t.Fatal(gerr)
+		}
+	}
+	return out, err
+}
+
+func status(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.Status {
+	t.Helper()
+	v, err := env.QueryWorkflow(contract.QueryStatus)
+	if err != nil {
+		t.Fatalf("query status: %v", err)
+	}
+	var s contract.Status
+	if err := v.Get(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var _ = strconv.Itoa

@@ -1,0 +1,148 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+// specOf rebuilds the spec of a recorded deployment, to restore it.
+func specOf(d store.Deployment, workflowID string) *kube.Spec {
+	return &kube.Spec{DeploymentName: d.DeploymentName, Environment: d.Environment, Role: kube.RoleStable,
+		Image: d.Image, ModelName: d.ModelName, ModelVersion: d.ModelVersion, Stage: d.Stage,
+		DeploymentID: d.DeploymentID, WorkflowID: workflowID,
+		Resources: map[string]string{"cpu": d.CPULimit, "memory": d.MemoryLimit}}
+}
+
+// rollbackEnvironment is the rollback action: the environment's newest known-good deployment is
+// taken to be the one serving now; the one before it is restored, probed and recorded as the new
+// known-good, and the replaced one is marked rolled back.
+func (w *run) rollbackEnvironment(ctx workflow.Context) error {
+	w.enter(ctx, NodeDeployToEndpoint, "")
+	env := string(w.req.Environment)
+	var current, target activities.RollbackInfo
+	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: env}
+	if err := w.exec(ctx, short("find current deployment"), a.CheckRollbackAvailability, q, &current); err != nil {
+		return err
+	}
+	q.ExcludeID = current.Target.DeploymentID
+	if err := w.exec(ctx, short("find last known-good"), a.CheckRollbackAvailability, q, &target); err != nil {
+		return err
+	}
+	if !current.Available || !target.Available {
+		reason := fmt.Sprintf("%s/%s has no earlier known-good deployment to restore", w.req.DeploymentName, env)
+		return w.deny(ctx, []store.Decision{w.decision(ctx, "rollback", "denied", reason, "records", w.req.RequestedBy, nil)},
+			contract.ErrNoKnownGood, reason)
+	}
+	to := specOf(target.Target, w.info.WorkflowExecution.ID)
+	to.DeploymentID = w.deploymentID(w.req.Environment)
+	var ro kube.Rollout
+	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: env, To: to}
+	if err := w.exec(ctx, long("restore v"+to.ModelVersion+" on "+env), a.RestoreWorkload, req, &ro); err != nil {
+		w.outcome(ctx, NodeDeployToEndpoint, "", "failed", err.Error())
+		return err
+	}
+	w.version = registry.Version{Name: target.Target.ModelName, Version: target.Target.ModelVersion, Stage: contract.Stage(target.Target.Stage)}
+	w.deployment = target.Target
+	w.deployment.DeploymentID, w.deployment.WorkflowID, w.deployment.RunID = to.DeploymentID, w.info.WorkflowExecution.ID, w.info.WorkflowExecution.RunID
+	w.deployment.EndpointName, w.deployment.EndpointURL = ro.EndpointName, ro.EndpointURL
+	w.deployment.DeployedAt, w.deployment.DeployedBy = workflow.Now(ctx).UTC(), w.req.RequestedBy
+	w.healthURL, w.metricsURL = ro.HealthURL, ro.MetricsURL
+	w.outcome(ctx, NodeDeployToEndpoint, "", "ok", "restored "+target.Target.DeploymentID)
+	if err := w.checkHealth(ctx, ""); err != nil {
+		return err
+	}
+	replaced := current.Target
+	replaced.Status = store.StatusRolledBack
+	w.deployment.Status = store.StatusHealthy
+	d := w.decision(ctx, "rollback", "restored", "restored "+target.Target.DeploymentID+" over "+replaced.DeploymentID,
+		"records", w.req.RequestedBy, map[string]any{"from": replaced.DeploymentID, "to": target.Target.DeploymentID})
+	if err := w.record(ctx, store.Change{Deployment: &replaced, Decisions: []store.Decision{d}}); err != nil {
+		return err
+	}
+	if err := w.record(ctx, store.Change{Deployment: &w.deployment}); err != nil {
+		return err
+	}
+	return w.checkRollbackAvailability(ctx)
+}
+
+// compensate undoes what the failed rung changed: traffic goes back to the last known-good (or
+// the candidate is removed when there is none), the version goes back to its previous stage, and
+// the ledger records why. Rungs completed earlier in the run stay as they are.
+func (w *run) compensate(ctx workflow.Context, cause error) error {
+	verdict := verdictWord(w.abort != nil, "aborted", "failed")
+	decisions := []store.Decision{w.decision(ctx, "run_outcome", verdict, cause.Error(), "workflow", w.actor(), nil)}
+	lv := w.live
+	if lv == nil {
+		w.outcome(ctx, w.status.Node, "", verdict, cause.Error())
+		return w.record(ctx, store.Change{Decisions: decisions})
+	}
+	env := lv.rung.Environment()
+	if lv.deployed {
+		if err := w.restoreKnownGood(ctx, env); err != nil {
+			return err
+		}
+		w.deployment.Status = verdictWord(w.abort != nil, store.StatusAborted, store.StatusRolledBack)
+		w.status.CanaryWeight = 0
+	}
+	change := store.Change{Decisions: decisions}
+	if lv.deployed {
+		change.Deployment = &w.deployment
+	}
+	if lv.promoted {
+		req := activities.PromoteRequest{ModelName: w.version.Name, Version: w.version.Version,
+			Change: registry.StageChange{Stage: lv.prevStage, Actor: w.info.WorkflowExecution.ID,
+				Reason: fmt.Sprintf("reverted %s → %s: %s", lv.rung, lv.prevStage, verdict)}}
+		var v registry.Version
+		if err := w.exec(ctx, short("revert stage to "+string(lv.prevStage)), a.PromoteStage, req, &v); err != nil {
+			return err
+		}
+		w.setStage(ctx, lv.prevStage)
+		change.Registry = w.registryEntry(ctx, "")
+		change.Decisions = append(change.Decisions, w.decision(ctx, "stage_change", "reverted", req.Change.Reason,
+			"registry", w.info.WorkflowExecution.ID, map[string]any{"from": lv.rung, "to": lv.prevStage}))
+	}
+	w.live = nil
+	w.outcome(ctx, w.status.Node, lv.rung, verdict, cause.Error()+"; rolled back")
+	return w.record(ctx, change)
+}
+
+// restoreKnownGood sends the environment back to its last known-good and checks it answers.
+func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment) error {
+	var known activities.RollbackInfo
+	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(env), ExcludeID: w.deploymentID(env)}
+	if err := w.exec(ctx, short("find last known-good"), a.CheckRollbackAvailability, q, &known); err != nil {
+		return err
+	}
+	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: string(env)}
+	if known.Available {
+		req.To = specOf(known.Target, w.info.WorkflowExecution.ID)
+	}
+	var ro kube.Rollout
+	if err := w.exec(ctx, long("rollback "+req.DeploymentName+"/"+req.Environment), a.RestoreWorkload, req, &ro); err != nil {
+		return err
+	}
+	if req.To == nil {
+		return nil
+	}
+	res, err := w.probe(ctx, "verify rollback", probeTarget(ro))
+	if err != nil {
+		return err
+	}
+	d := w.decision(ctx, "rollback_verified", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
+		map[string]any{"restored": known.Target.DeploymentID, "probe": res})
+	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
+}
+
+func (w *run) actor() string {
+	if w.abort != nil {
+		return w.abort.RequestedBy
+	}
+	return w.info.WorkflowExecution.ID
+}

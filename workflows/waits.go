@@ -1,0 +1,150 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+)
+
+// listenForSignals keeps the latest abort and, while approval is awaited, the first approval
+// from an allowed approver. Everything else is noted in the status, never silently dropped.
+func (w *run) listenForSignals(ctx workflow.Context) {
+	approveCh := workflow.GetSignalChannel(ctx, contract.SignalApprove)
+	abortCh := workflow.GetSignalChannel(ctx, contract.SignalAbort)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
+				var s contract.ApproveSignal
+				c.Receive(ctx, &s)
+				w.onApprove(ctx, s)
+			})
+			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
+				var s contract.AbortSignal
+				c.Receive(ctx, &s)
+				if s.RequestedBy == "" {
+					s.RequestedBy = "unknown"
+				}
+				if w.abort == nil {
+					w.abort = &s
+					w.status.Abort = &s
+					workflow.GetLogger(ctx).Warn("abort received", "by", s.RequestedBy, "reason", s.Reason)
+				}
+			})
+			sel.Select(ctx)
+		}
+	})
+}
+
+func (w *run) onApprove(ctx workflow.Context, s contract.ApproveSignal) {
+	reason := ""
+	switch {
+	case w.status.WaitingFor != waitApproval:
+		reason = "no approval is awaited now"
+	case s.Approver == "":
+		reason = "approver is empty"
+	case len(w.req.AllowedApprovers) > 0 && !slices.Contains(w.req.AllowedApprovers, s.Approver):
+		reason = "approver is not in allowed_approvers"
+	case w.approval != nil:
+		reason = "already approved"
+	}
+	if reason != "" {
+		w.outcome(ctx, "approve_signal", "", "ignored", fmt.Sprintf("approval by %q ignored: %s", s.Approver, reason))
+		workflow.GetLogger(ctx).Warn("approval ignored", "approver", s.Approver, "reason", reason)
+		return
+	}
+	w.approval = &s
+	w.status.Approval = &s
+}
+
+// What a run can be waiting for, as shown by the status query.
+const (
+	waitApproval   = "approval"
+	waitShadowHold = "shadow_hold"
+	waitCanaryHold = "canary_hold"
+	waitActivity   = "activity"
+)
+
+// wait blocks until done() holds or d passes, returning whether done() held. An abort ends any
+// wait at once with the Aborted error.
+func (w *run) wait(ctx workflow.Context, what, summary string, d time.Duration, done func() bool) (bool, error) {
+	until := workflow.Now(ctx).Add(d)
+	w.status.WaitingFor, w.status.WaitingUntil = what, &until
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("waiting for %s until %s", what, until.Format(time.RFC3339)))
+	defer func() {
+		w.status.WaitingFor, w.status.WaitingUntil = "", nil
+		workflow.SetCurrentDetails(ctx, "")
+	}()
+	ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+		Timeout:      d,
+		TimerOptions: workflow.TimerOptions{Summary: summary},
+	}, func() bool { return w.abort != nil || done() })
+	if err != nil {
+		return false, err
+	}
+	if w.abort != nil {
+		return false, w.abortError()
+	}
+	return ok, nil
+}
+
+// hold is a durable, abortable timer.
+func (w *run) hold(ctx workflow.Context, what, summary string, d time.Duration) error {
+	_, err := w.wait(ctx, what, summary, d, func() bool { return false })
+	return err
+}
+
+// exec runs an activity and waits for it; an abort cancels the activity and returns at once.
+// result may be nil.
+func (w *run) exec(ctx workflow.Context, opts workflow.ActivityOptions, fn any, arg any, result any) error {
+	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
+	defer cancel()
+	fut := workflow.ExecuteActivity(actx, fn, arg)
+	abortable := w.abort == nil
+	if err := workflow.Await(ctx, func() bool { return fut.IsReady() || (abortable && w.abort != nil) }); err != nil {
+		return err
+	}
+	if !fut.IsReady() {
+		cancel()
+		return w.abortError()
+	}
+	return fut.Get(ctx, result)
+}
+
+var nonRetryable = []string{
+	contract.ErrInvalidInput, contract.ErrSuccessCriteriaNotMet, contract.ErrPromotionDenied,
+	contract.ErrShadowCriteriaNotMet, contract.ErrApprovalTimeout, contract.ErrAborted,
+	contract.ErrHealthCheckFailed, contract.ErrConcurrentDeployment, contract.ErrBackendNotConfigured,
+	contract.ErrModelNotFound, contract.ErrRegistryRejected, contract.ErrNoKnownGood, contract.ErrRolloutFailed,
+}
+
+func retry(attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		MaximumAttempts:        attempts,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
+
+// short is for registry and store calls.
+func short(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: retry(10), Summary: summary}
+}
+
+// long is for cluster rollouts and packaging, which heartbeat while they wait.
+func long(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: time.Minute,
+		RetryPolicy: retry(5), Summary: summary}
+}
+
+// probing is for health checks; the prober retries inside one attempt.
+func probing(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: retry(3), Summary: summary}
+}

@@ -1,0 +1,206 @@
+// Package workflows holds the ModelDeployment workflow — deterministic code that reads as seed
+// 000's seven nodes — and the pure rules it applies (stage ladder, gates, shadow criteria,
+// environment settings, canary steps), each table-tested.
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/packaging"
+	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+// The seven nodes (seed 000).
+const (
+	NodeRegisterModel     = "register_model"
+	NodeValidatePromotion = "validate_promotion"
+	NodePromoteStage      = "promote_stage"
+	NodePackageModel      = "package_model"
+	NodeDeployToEndpoint  = "deploy_to_endpoint"
+	NodeCheckHealth       = "check_health"
+	NodeCheckRollback     = "check_rollback_availability"
+)
+
+// a is the activities' nil receiver: the workflow names activities through it.
+var a *activities.Activities
+
+// run is one deployment's state.
+type run struct {
+	in       contract.Input
+	req      Request
+	policy   config.Policy
+	info     *workflow.Info
+	status   contract.Status
+	approval *contract.ApproveSignal
+	abort    *contract.AbortSignal
+
+	version    registry.Version
+	registered bool
+	rungs      []contract.Stage
+	artifact   packaging.Artifact
+	live       *liveRung // what this run changed on the rung in progress, to undo on failure
+	deployment store.Deployment
+	health     bool
+	healthURL  string
+	metricsURL string
+	rollback   activities.RollbackInfo
+	seq        int // ledger key sequence
+}
+
+// ModelDeployment takes a model version from the registry towards production, one validated rung
+// at a time. It is registered under contract.WorkflowType.
+func ModelDeployment(ctx workflow.Context, in contract.Input) (contract.Output, error) {
+	w := &run{in: in, info: workflow.GetInfo(ctx)}
+	w.status = contract.Status{WorkflowID: w.info.WorkflowExecution.ID, Action: in.DeploymentAction,
+		Environment: in.TargetEnvironment, Nodes: []contract.NodeOutcome{}}
+	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (contract.Status, error) {
+		return w.status, nil
+	}); err != nil {
+		return contract.Output{}, err
+	}
+	w.listenForSignals(ctx)
+	return w.execute(ctx)
+}
+
+func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
+	if err := w.loadPolicy(ctx); err != nil {
+		return contract.Output{}, err
+	}
+	req, err := Normalize(w.in, w.policy)
+	if err != nil {
+		w.outcome(ctx, "validate_input", "", "failed", err.Error())
+		return contract.Output{}, err
+	}
+	w.req = req
+	w.status.Action, w.status.Environment = req.Action, req.Environment
+	w.upsertSearchAttributes(ctx)
+	if err := w.preflight(); err != nil {
+		w.outcome(ctx, "preflight", "", "failed", err.Error())
+		return contract.Output{}, err
+	}
+	lock := store.Lock{DeploymentName: req.DeploymentName, Environment: string(req.Environment),
+		WorkflowID: w.info.WorkflowExecution.ID}
+	if err := w.exec(ctx, short("claim "+lockName(lock)), a.Claim, lock, nil); err != nil {
+		w.outcome(ctx, "claim", "", "failed", err.Error())
+		return contract.Output{}, err
+	}
+	defer w.release(ctx, lock)
+
+	err = w.nodes(ctx)
+	if err != nil {
+		err = w.fail(ctx, err)
+		return contract.Output{}, err
+	}
+	return w.output(), nil
+}
+
+// nodes runs seed 000's graph: each node stops the run on error; promote stops after
+// promote_stage; a health check always follows a deployment.
+func (w *run) nodes(ctx workflow.Context) error {
+	if err := w.registerModel(ctx); err != nil {
+		return err
+	}
+	if err := w.validatePromotion(ctx); err != nil {
+		return err
+	}
+	if w.req.Action == contract.ActionRollback {
+		return w.rollbackEnvironment(ctx)
+	}
+	for _, rung := range w.rungs {
+		if err := w.walkRung(ctx, rung); err != nil {
+			return err
+		}
+	}
+	if w.req.Action == contract.ActionPromote {
+		return nil
+	}
+	return w.checkRollbackAvailability(ctx)
+}
+
+// walkRung validates, promotes and (for deploy) packages, deploys and probes one rung.
+func (w *run) walkRung(ctx workflow.Context, rung contract.Stage) error {
+	if err := w.validateRung(ctx, rung); err != nil {
+		return err
+	}
+	if err := w.promoteStage(ctx, rung); err != nil {
+		return err
+	}
+	if w.req.Action == contract.ActionPromote {
+		return nil
+	}
+	if err := w.packageModel(ctx); err != nil {
+		return err
+	}
+	if err := w.deployToEndpoint(ctx, rung); err != nil {
+		return err
+	}
+	if err := w.checkHealth(ctx, rung); err != nil {
+		return err
+	}
+	return w.finishRung(ctx, rung)
+}
+
+func (w *run) loadPolicy(ctx workflow.Context) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	return workflow.ExecuteLocalActivity(lctx, a.LoadPolicy).Get(lctx, &w.policy)
+}
+
+// preflight refuses, before any side effect, a run that needs a backend the worker lacks.
+func (w *run) preflight() error {
+	if w.req.Action == contract.ActionPromote {
+		return nil
+	}
+	needed := "a " + string(w.req.Action) + " run"
+	if w.req.Action == contract.ActionDeploy && !w.policy.Backends.Packager {
+		return contract.NewError(contract.ErrBackendNotConfigured,
+			"packaging backend is not configured on this worker; %s needs it (package_model)", needed)
+	}
+	if !w.policy.Backends.Cluster {
+		return contract.NewError(contract.ErrBackendNotConfigured,
+			"cluster backend is not configured on this worker; %s needs it (deploy_to_endpoint)", needed)
+	}
+	return nil
+}
+
+// fail undoes what the failed rung changed, records the outcome and returns the contract error.
+func (w *run) fail(ctx workflow.Context, cause error) error {
+	if w.abort != nil && !isType(cause, contract.ErrAborted) {
+		cause = w.abortError()
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if err := w.compensate(dctx, cause); err != nil {
+		workflow.GetLogger(ctx).Error("compensation failed", "error", err)
+	}
+	return cause
+}
+
+func (w *run) release(ctx workflow.Context, lock store.Lock) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if err := w.exec(dctx, short("release "+lockName(lock)), a.Release, lock, nil); err != nil {
+		workflow.GetLogger(ctx).Error("release lock failed", "error", err)
+	}
+}
+
+func (w *run) abortError() error {
+	return contract.NewError(contract.ErrAborted, "aborted by %s: %s", w.abort.RequestedBy, w.abort.Reason)
+}
+
+func isType(err error, errType string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == errType
+}
+
+func lockName(l store.Lock) string { return l.DeploymentName + "/" + l.Environment }
