@@ -36,6 +36,7 @@ type world struct {
 	decisions  []store.Decision
 	rows       map[string]store.Deployment
 	knownGood  *store.Deployment // a healthy earlier deployment in every environment
+	current    *store.Deployment // the newest healthy deployment, if set (for rollback runs)
 	unhealthy  map[string]bool   // health URL → fails
 	lockHeldBy string
 	deployErr  error
@@ -137,6 +138,9 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	})
 	env.OnActivity(a.CheckRollbackAvailability, mock.Anything, mock.Anything).Return(func(_ context.Context, q activities.RollbackQuery) (activities.RollbackInfo, error) {
 		count("CheckRollbackAvailability")
+		if q.ExcludeID == "" && wd.current != nil {
+			return activities.RollbackInfo{Available: true, Target: *wd.current}, nil
+		}
 		if wd.knownGood == nil || wd.knownGood.DeploymentID == q.ExcludeID {
 			return activities.RollbackInfo{}, nil
 		}

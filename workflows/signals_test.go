@@ -1,0 +1,164 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+func productionPromote() contract.Input {
+	in := input()
+	in.DeploymentAction, in.TargetEnvironment = contract.ActionPromote, contract.EnvProduction
+	goodShadow(&in)
+	return in
+}
+
+// TestApprovalWait: approve, abort and the deadline at virtual times inside the approval wait.
+func TestApprovalWait(t *testing.T) {
+	cases := []struct {
+		name      string
+		approveAt time.Duration // 0: never
+		approver  string
+		abortAt   time.Duration // 0: never
+		allowed   []string
+		wantErr   string
+		wantStage contract.Stage
+	}{
+		{"approved after 1h", time.Hour, "alice@example.com", 0, nil, "", contract.StageProduction},
+		{"approved just before the 72h deadline", 72*time.Hour - time.Minute, "alice@example.com", 0, nil, "", contract.StageProduction},
+		{"no approval: deadline", 0, "", 0, nil, contract.ErrApprovalTimeout, contract.StageShadow},
+		{"aborted while waiting", 0, "", 5 * time.Hour, nil, contract.ErrAborted, contract.StageShadow},
+		{"abort wins over a later approval", 10 * time.Hour, "alice@example.com", 2 * time.Hour, nil, contract.ErrAborted, contract.StageShadow},
+		{"approver not allowed is ignored", time.Hour, "mallory@example.com", 0, []string{"alice@example.com"}, contract.ErrApprovalTimeout, contract.StageShadow},
+		{"empty approver is ignored", time.Hour, "", 0, nil, contract.ErrApprovalTimeout, contract.StageShadow},
+	}
+	var s suite
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wd := newWorld()
+			wd.stage, wd.registered = contract.StageShadow, true
+			env := s.env(t, wd)
+			in := productionPromote()
+			in.AllowedApprovers = tc.allowed
+			var during contract.Status
+			env.RegisterDelayedCallback(func() { during = status(t, env) }, 30*time.Minute)
+			if tc.approveAt > 0 {
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: tc.approver, Comment: "ok"})
+				}, tc.approveAt)
+			}
+			if tc.abortAt > 0 {
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "bad data", RequestedBy: "bob"})
+				}, tc.abortAt)
+			}
+			env.ExecuteWorkflow(contract.WorkflowType, in)
+			_, err := result(t, env)
+			if got := errType(err); got != tc.wantErr {
+				t.Fatalf("error type %q (%v), want %q", got, err, tc.wantErr)
+			}
+			if wd.stage != tc.wantStage {
+				t.Errorf("stage %s, want %s", wd.stage, tc.wantStage)
+			}
+			if during.WaitingFor != waitApproval || during.WaitingUntil == nil || during.Node != NodeValidatePromotion {
+				t.Errorf("status while waiting: %+v", during)
+			}
+			want := map[string]string{"": "approved", contract.ErrApprovalTimeout: "timed_out"}[tc.wantErr]
+			if got := wd.verdicts("approval"); want != "" && (len(got) != 1 || got[0] != want) {
+				t.Errorf("ledger approval %v, want %s", got, want)
+			}
+			if tc.wantErr == contract.ErrAborted {
+				if got := wd.verdicts("run_outcome"); len(got) != 1 || got[0] != "aborted" {
+					t.Errorf("ledger run_outcome %v", got)
+				}
+			}
+		})
+	}
+}
+
+func TestApprovalBeforeWaitIsIgnored(t *testing.T) {
+	var s suite
+	wd := newWorld()
+	env := s.env(t, wd)
+	in := input()
+	in.TargetEnvironment = contract.EnvProduction
+	in.ShadowHold = "24h"
+	goodShadow(&in)
+	// An approval during the shadow hold, before the evidence is in, must not count.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "eager@example.com"})
+	}, time.Hour)
+	env.ExecuteWorkflow(contract.WorkflowType, in)
+	_, err := result(t, env)
+	if errType(err) != contract.ErrApprovalTimeout {
+		t.Fatalf("got %v, want ApprovalTimeout", err)
+	}
+	if wd.stage != contract.StageShadow {
+		t.Errorf("stage %s: the Production rung must not have been promoted", wd.stage)
+	}
+}
+
+// TestShadowHold: the durable 24 h hold, aborted at virtual times inside it, rolls back.
+func TestShadowHold(t *testing.T) {
+	cases := []struct {
+		name      string
+		abortAt   time.Duration
+		wantErr   string
+		wantStage contract.Stage
+	}{
+		{"hold completes", 0, "", contract.StageShadow},
+		{"abort after 1h", time.Hour, contract.ErrAborted, contract.StageStaging},
+		{"abort at 23h59m", 24*time.Hour - time.Minute, contract.ErrAborted, contract.StageStaging},
+	}
+	var s suite
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wd := newWorld()
+			wd.stage, wd.registered = contract.StageStaging, true
+			env := s.env(t, wd)
+			in := input()
+			in.TargetEnvironment = contract.EnvShadow
+			var during contract.Status
+			env.RegisterDelayedCallback(func() { during = status(t, env) }, 30*time.Minute)
+			if tc.abortAt > 0 {
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "drift", RequestedBy: "oncall"})
+				}, tc.abortAt)
+			}
+			start := env.Now()
+			env.ExecuteWorkflow(contract.WorkflowType, in)
+			out, err := result(t, env)
+			if got := errType(err); got != tc.wantErr {
+				t.Fatalf("error type %q (%v), want %q", got, err, tc.wantErr)
+			}
+			if wd.stage != tc.wantStage {
+				t.Errorf("stage %s, want %s", wd.stage, tc.wantStage)
+			}
+			if during.WaitingFor != waitShadowHold || during.Stage != contract.StageShadow {
+				t.Errorf("status during hold %+v", during)
+			}
+			if tc.wantErr == "" {
+				if took := env.Now().Sub(start); took < 24*time.Hour {
+					t.Errorf("hold lasted %s of virtual time, want 24h", took)
+				}
+				if out.DeploymentManifest.Environment != contract.EnvShadow || !out.HealthCheckPassed {
+					t.Errorf("output %+v", out)
+				}
+				if got := wd.verdicts("shadow_criteria"); len(got) != 1 || got[0] != "failed" {
+					t.Errorf("shadow evidence not recorded as measured against criteria: %v", got)
+				}
+				return
+			}
+			if len(wd.restores) != 1 || wd.restores[0].To != nil {
+				t.Errorf("abort with no known-good must remove the candidate: %+v", wd.restores)
+			}
+			for _, row := range wd.rows {
+				if row.Status != store.StatusAborted {
+					t.Errorf("deployment row %s status %s, want aborted", row.DeploymentID, row.Status)
+				}
+			}
+		})
+	}
+}
