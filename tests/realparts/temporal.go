@@ -1,0 +1,161 @@
+package realparts
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+)
+
+// Temporal is a running dev server.
+type Temporal struct {
+	Address string
+	Client  client.Client
+}
+
+// StartTemporal starts the Temporal CLI's dev server (from the project venv) with the contract's
+// search attributes, stopped when the test ends.
+func StartTemporal(t testing.TB) *Temporal {
+	t.Helper()
+	bin := VenvBin("temporal")
+	_, err := os.Stat(bin)
+	Require(t, "temporal CLI", err)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := temporal.NewSearchAttributes(contract.SADeploymentName.ValueSet(""), contract.SAModelVersion.ValueSet(""),
+		contract.SATargetEnvironment.ValueSet(""), contract.SADeploymentStage.ValueSet(""))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     bin,
+		ClientOptions:    &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)},
+		SearchAttributes: sa,
+		LogLevel:         "error",
+		Stdout:           io.Discard, Stderr: io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start temporal dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return &Temporal{Address: srv.FrontendHostPort(), Client: srv.Client()}
+}
+
+// CLI runs the temporal CLI against the server and returns its combined output.
+func (tp *Temporal) CLI(t testing.TB, args ...string) string {
+	t.Helper()
+	full := append(args, "--address", tp.Address)
+	out, err := exec.Command(VenvBin("temporal"), full...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("temporal %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var (
+	buildOnce sync.Once
+	workerBin string
+	buildErr  error
+)
+
+// WorkerBinary builds cmd/worker once per test binary.
+func WorkerBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "deployer-worker-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		workerBin = filepath.Join(dir, "worker")
+		cmd := exec.Command("go", "build", "-o", workerBin, "./cmd/worker")
+		cmd.Dir = Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/worker: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return workerBin
+}
+
+// Worker is a worker process.
+type Worker struct {
+	cmd *exec.Cmd
+	Log string
+	t   testing.TB
+}
+
+// StartWorker runs the worker binary with env (KEY=VALUE) added to this process's environment.
+func StartWorker(t testing.TB, env ...string) *Worker {
+	t.Helper()
+	bin := WorkerBinary(t)
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &Worker{cmd: cmd, Log: logPath, t: t}
+	t.Cleanup(func() {
+		w.Kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("worker log:\n%s", tail(string(b), 4000))
+		}
+	})
+	return w
+}
+
+// Kill stops the worker at once (SIGKILL), as a crash would.
+func (w *Worker) Kill() {
+	if w.cmd.ProcessState != nil {
+		return
+	}
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	_ = w.cmd.Wait()
+}
+
+// Stop sends SIGTERM and waits for a graceful exit; it reports whether the exit code was 0.
+func (w *Worker) Stop() (bool, error) {
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err == nil, nil
+	case <-time.After(30 * time.Second):
+		w.Kill()
+		return false, fmt.Errorf("worker did not stop within 30s of SIGTERM")
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
