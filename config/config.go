@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -125,8 +126,10 @@ func (c Config) validate() error {
 			c.Policy.CanaryHoldDefault, c.Policy.CanaryHoldMin)
 	case c.Policy.ApprovalTimeoutDefault <= 0:
 		return fmt.Errorf("DEPLOYER_APPROVAL_TIMEOUT must be positive")
-	case c.Policy.Shadow.MaxErrorRate < 0 || c.Policy.Shadow.MaxErrorRate > 1:
+	case !(c.Policy.Shadow.MaxErrorRate >= 0 && c.Policy.Shadow.MaxErrorRate <= 1):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
+	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
+		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
 	}
 	return nil
 }

@@ -81,6 +81,9 @@ func (in *Input) UnmarshalJSON(b []byte) error {
 func describeDecodeError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return fmt.Sprintf("input: expected a JSON object, got JSON %s", typeErr.Value)
+		}
 		return fmt.Sprintf("%s: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
 	}
 	msg := err.Error()

@@ -64,16 +64,17 @@ type ShadowEvidence struct {
 // rate and p99 strictly below their maxima.
 func ShadowCriteria(e ShadowEvidence, c config.ShadowCriteria) Verdict {
 	var fails []string
-	if minH := c.MinDuration.Hours(); e.DurationHours < minH {
+	// Each bar is written so that NaN evidence fails it (a metrics query with no samples).
+	if minH := c.MinDuration.Hours(); !(e.DurationHours >= minH) {
 		fails = append(fails, fmt.Sprintf("shadow duration %gh is below %gh", e.DurationHours, minH))
 	}
 	if e.Requests < c.MinRequests {
 		fails = append(fails, fmt.Sprintf("shadow requests %d are below %d", e.Requests, c.MinRequests))
 	}
-	if e.ErrorRate >= c.MaxErrorRate {
+	if !(e.ErrorRate < c.MaxErrorRate) {
 		fails = append(fails, fmt.Sprintf("shadow error rate %g is not below %g", e.ErrorRate, c.MaxErrorRate))
 	}
-	if e.LatencyP99MS >= c.MaxP99MS {
+	if !(e.LatencyP99MS < c.MaxP99MS) {
 		fails = append(fails, fmt.Sprintf("shadow p99 latency %gms is not below %gms", e.LatencyP99MS, c.MaxP99MS))
 	}
 	return verdict(fails)

@@ -54,6 +54,9 @@ func Normalize(in contract.Input, p config.Policy) (Request, error) {
 func normalize(in contract.Input, p config.Policy) (r Request, field, msg string) {
 	if e := in.DecodeError(); e != "" {
 		f, m, _ := strings.Cut(e, ": ")
+		if f == "" {
+			f = "input"
+		}
 		return r, f, m
 	}
 	r = Request{Input: in}
@@ -138,6 +141,9 @@ func checkRequired(in contract.Input) (string, string) {
 // checkModelName: a models:/ URI names its registered model; a registered_model_name must agree.
 func checkModelName(in contract.Input, name string) (string, string) {
 	if uriName, ok := registryURIName(in.ModelURI); ok {
+		if uriName == "" {
+			return "model_uri", fmt.Sprintf("%q names no registered model", in.ModelURI)
+		}
 		if in.RegisteredModelName != "" && in.RegisteredModelName != uriName {
 			return "registered_model_name", fmt.Sprintf("%q disagrees with model_uri's model %q", in.RegisteredModelName, uriName)
 		}

@@ -41,7 +41,8 @@ func (m LoggedModel) RunsURI() string { return "runs:/" + m.RunID + "/" + m.Mode
 
 // StartMLflow starts a throwaway `mlflow server` (SQLite backend, artifacts under a temp dir) on
 // a free port of 127.0.0.1 and returns its base URL. The server's process group is stopped when
-// the test ends. The server log is kept in the test's temp dir; its tail is shown on failure.
+// the test ends. The server log is kept in the test's temp dir; its tail is logged if the test
+// fails, whether at start-up or later.
 func StartMLflow(t testing.TB) string {
 	t.Helper()
 	bin := VenvBin("mlflow")
@@ -76,7 +77,12 @@ func StartMLflow(t testing.TB) string {
 	exited := make(chan struct{})
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); logFile.Close(); close(exited) }()
-	t.Cleanup(func() { stopGroup(cmd.Process.Pid, exited) })
+	t.Cleanup(func() {
+		stopGroup(cmd.Process.Pid, exited)
+		if t.Failed() {
+			t.Logf("--- %s (tail) ---\n%s", logPath, Tail(logPath, 40))
+		}
+	})
 
 	baseURL := "http://127.0.0.1:" + strconv.Itoa(port)
 	if err := waitHealthy(baseURL, exited, MLflowStartTimeout); err != nil {

@@ -1,0 +1,29 @@
+# TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
+.PHONY: demo demo-stop test bootstrap worker bench postgres-start postgres-stop vet
+
+demo: bootstrap
+	bash infra/scripts/demo.sh
+
+demo-stop:
+	bash infra/scripts/demo.sh stop
+
+test:
+	bash infra/scripts/test.sh
+
+bootstrap:
+	bash infra/scripts/bootstrap.sh
+
+worker:
+	go run ./cmd/worker
+
+bench: bootstrap
+	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/
+
+vet:
+	go vet ./...
+
+postgres-start:
+	bash infra/scripts/postgres.sh install && bash infra/scripts/postgres.sh start && bash infra/scripts/postgres.sh url
+
+postgres-stop:
+	bash infra/scripts/postgres.sh stop
