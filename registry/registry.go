@@ -56,8 +56,10 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("registry %s: HTTP %d %s: %s", e.Op, e.StatusCode, e.Code, e.Message)
 }
 
-// Permanent reports whether retrying cannot help (a 4xx reply).
-func (e *APIError) Permanent() bool { return e.StatusCode >= 400 && e.StatusCode < 500 }
+// Permanent reports whether retrying cannot help (a 4xx reply other than 429 Too Many Requests).
+func (e *APIError) Permanent() bool {
+	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != 429
+}
 
 // NotFound reports whether the registry said the thing does not exist.
 func (e *APIError) NotFound() bool {

@@ -133,7 +133,7 @@ func (e *env) promoteToStaging(t *testing.T, name string) {
 	// MLflow: the alias points at the version and the stage tag is set.
 	var alias struct {
 		ModelVersion struct {
-			Version string                         `json:"version"`
+			Version string                        `json:"version"`
 			Tags    []struct{ Key, Value string } `json:"tags"`
 		} `json:"model_version"`
 	}
@@ -223,6 +223,7 @@ func (e *env) crashDuringWait(t *testing.T, name string) {
 	if g := e.gates(t, id); g["stage_change:promoted"] != 1 || g["approval:approved"] != 1 || g["shadow_criteria:passed"] != 1 {
 		t.Errorf("ledger %v: want each decision exactly once", g)
 	}
+	e.replay(t, id)
 	if ok, err := e.worker.Stop(); !ok || err != nil {
 		t.Errorf("graceful stop on SIGTERM: ok=%v err=%v", ok, err)
 	}

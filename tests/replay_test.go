@@ -1,0 +1,43 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/workflows"
+)
+
+// replay runs the current workflow code over a history recorded on the real server (a crash,
+// a restart, a signal and all): any non-determinism fails it.
+func (e *env) replay(t *testing.T, workflowID string) {
+	t.Helper()
+	ctx := context.Background()
+	it := e.tp.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
+	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay of %s (%d events): %v", workflowID, len(h.Events), err)
+	}
+	if dir := os.Getenv("RECORD_HISTORY_DIR"); dir != "" {
+		out := e.tp.CLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
+		if err := os.WriteFile(filepath.Join(dir, "promote_production_crash.json"), []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
