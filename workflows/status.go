@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -68,7 +69,22 @@ func (w *run) decision(ctx workflow.Context, gate, verdict, reason, source, acto
 
 // record writes ledger decisions (and optionally rows) in one transaction.
 func (w *run) record(ctx workflow.Context, c store.Change) error {
-	return w.exec(ctx, short("record evidence"), a.Record, c, nil)
+	return w.exec(ctx, short(recordSummary(c)), a.Record, c, nil)
+}
+
+// recordSummary names what a record writes, for the Web UI: "record: stage_ladder allowed; …".
+func recordSummary(c store.Change) string {
+	var parts []string
+	for _, d := range c.Decisions {
+		parts = append(parts, d.Gate+" "+d.Verdict)
+	}
+	if c.Deployment != nil {
+		parts = append(parts, "deployment "+c.Deployment.Status)
+	}
+	if c.Registry != nil {
+		parts = append(parts, "registry "+c.Registry.Stage)
+	}
+	return "record: " + strings.Join(parts, "; ")
 }
 
 func (w *run) deploymentID(env contract.Environment) string {

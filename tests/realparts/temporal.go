@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -42,8 +44,9 @@ func StartTemporal(t testing.TB) *Temporal {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     bin,
-		ClientOptions:    &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)},
+		ExistingPath: bin,
+		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port),
+			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))},
 		SearchAttributes: sa,
 		LogLevel:         "error",
 		Stdout:           io.Discard, Stderr: io.Discard,
