@@ -28,6 +28,26 @@ type Spec struct {
 	Resources      map[string]string `json:"resources"`
 	MaxBatchSize   int               `json:"max_batch_size"`
 	MaxLatencyMS   int               `json:"max_latency_ms"`
+	Scaling        Scaling           `json:"scaling"`
+	// Env is given to the model server; a credential must come as a Secret reference (seed 003 R2).
+	Env  []EnvVar `json:"env,omitempty"`
+	Args []string `json:"args,omitempty"`
+}
+
+// Scaling is an environment's replica and autoscaling settings (seed 000).
+type Scaling struct {
+	Replicas         int `json:"replicas"`
+	MinReplicas      int `json:"min_replicas"`
+	MaxReplicas      int `json:"max_replicas"`
+	TargetCPUPercent int `json:"target_cpu_percent"`
+}
+
+// EnvVar is a literal value or a reference to a key of a Secret.
+type EnvVar struct {
+	Name       string `json:"name"`
+	Value      string `json:"value,omitempty"`
+	SecretName string `json:"secret_name,omitempty"`
+	SecretKey  string `json:"secret_key,omitempty"`
 }
 
 // Rollout is where a deployed workload answers.

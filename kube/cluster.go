@@ -1,0 +1,214 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Options configure the Kubernetes backend.
+type Options struct {
+	// Namespace the workloads live in. Defaults to "models".
+	Namespace string
+	// ProgressDeadline bounds a rollout that makes no progress. Defaults to 600 s.
+	ProgressDeadline time.Duration
+	// ScaleDownDelay is how long the old canary keeps running after a promotion. Defaults to 30 s.
+	ScaleDownDelay time.Duration
+	// Poll is how often rollouts are read while waiting. Defaults to 500 ms.
+	Poll time.Duration
+	// Endpoints says where workloads answer. Defaults to in-cluster Service DNS.
+	Endpoints Endpoints
+	Log       *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Namespace == "" {
+		o.Namespace = "models"
+	}
+	if o.ProgressDeadline <= 0 {
+		o.ProgressDeadline = DefaultProgressDeadline
+	}
+	if o.ScaleDownDelay < 0 {
+		o.ScaleDownDelay = 0
+	} else if o.ScaleDownDelay == 0 {
+		o.ScaleDownDelay = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = 500 * time.Millisecond
+	}
+	if o.Endpoints == nil {
+		o.Endpoints = ServiceDNS{}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+// Kubernetes deploys with client-go and server-side apply; every write is idempotent.
+type Kubernetes struct {
+	cs     kubernetes.Interface
+	router Router
+	opt    Options
+	w      workloads
+}
+
+var _ Cluster = (*Kubernetes)(nil)
+
+// New returns the backend over a clientset, routing traffic with router.
+func New(cs kubernetes.Interface, router Router, opt Options) (*Kubernetes, error) {
+	if cs == nil || router == nil {
+		return nil, errors.New("kube: a clientset and a router are required")
+	}
+	opt.defaults()
+	return &Kubernetes{cs: cs, router: router, opt: opt, w: workloadsOf(cs, opt)}, nil
+}
+
+var applyOpts = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+
+// Deploy applies a workload (Deployment, Services, and for stable and shadow an HPA and a PDB)
+// and waits for its rollout. A canary starts with one pod; SetWeight sizes it.
+func (k *Kubernetes) Deploy(ctx context.Context, s Spec) (Rollout, error) {
+	replicas := int32(s.Scaling.Replicas)
+	if s.Role == RoleCanary {
+		replicas = 1
+	}
+	if err := k.apply(ctx, s, replicas); err != nil {
+		return Rollout{}, err
+	}
+	name := WorkloadName(s.DeploymentName, s.Environment, s.Role)
+	if err := k.w.waitRollout(ctx, name); err != nil {
+		return Rollout{}, err
+	}
+	if err := k.router.Attach(ctx, s); err != nil {
+		return Rollout{}, fmt.Errorf("route %s: %w", name, err)
+	}
+	return k.rollout(ctx, s)
+}
+
+// apply writes a spec's objects with server-side apply.
+func (k *Kubernetes) apply(ctx context.Context, s Spec, replicas int32) error {
+	o, err := Build(s, k.opt.Namespace, replicas, k.opt.ProgressDeadline)
+	if err != nil {
+		return err
+	}
+	ns := k.opt.Namespace
+	if _, err := k.cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns), applyOpts); err != nil {
+		return fmt.Errorf("namespace %s apply: %w", ns, err)
+	}
+	if _, err := k.cs.AppsV1().Deployments(ns).Apply(ctx, o.Deployment, applyOpts); err != nil {
+		return fmt.Errorf("deployment %s.%s apply: %w", *o.Deployment.Name, ns, err)
+	}
+	for _, svc := range []*corev1ac.ServiceApplyConfiguration{o.Service, o.RoleSvc} {
+		if _, err := k.cs.CoreV1().Services(ns).Apply(ctx, svc, applyOpts); err != nil {
+			return fmt.Errorf("service %s.%s apply: %w", *svc.Name, ns, err)
+		}
+	}
+	if o.HPA != nil {
+		if _, err := k.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Apply(ctx, o.HPA, applyOpts); err != nil {
+			return fmt.Errorf("hpa %s.%s apply: %w", *o.HPA.Name, ns, err)
+		}
+	}
+	if o.PDB != nil {
+		if _, err := k.cs.PolicyV1().PodDisruptionBudgets(ns).Apply(ctx, o.PDB, applyOpts); err != nil {
+			return fmt.Errorf("pdb %s.%s apply: %w", *o.PDB.Name, ns, err)
+		}
+	}
+	return nil
+}
+
+func (k *Kubernetes) rollout(ctx context.Context, s Spec) (Rollout, error) {
+	svc := ServiceName(s.DeploymentName, s.Environment)
+	if s.Role != RoleStable {
+		svc = RoleServiceName(s.DeploymentName, s.Environment, s.Role)
+	}
+	base, err := k.opt.Endpoints.Endpoint(ctx, s, svc, k.opt.Namespace)
+	if err != nil {
+		return Rollout{}, fmt.Errorf("endpoint of %s: %w", svc, err)
+	}
+	return Rollout{
+		EndpointName: svc, EndpointURL: base, HealthURL: base + "/readyz", MetricsURL: base + "/metrics",
+		Replicas: s.Scaling.Replicas,
+		Autoscaling: map[string]any{"min_replicas": s.Scaling.MinReplicas, "max_replicas": s.Scaling.MaxReplicas,
+			"target_cpu_percent": s.Scaling.TargetCPUPercent},
+	}, nil
+}
+
+// SetWeight sends weight percent of the environment's traffic to its canary, through the router.
+func (k *Kubernetes) SetWeight(ctx context.Context, deploymentName, environment string, weight int) error {
+	stable, found, err := k.Current(ctx, deploymentName, environment)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return &RolloutError{Name: instance(deploymentName, environment), Reason: "no stable workload to split traffic with"}
+	}
+	return k.router.SetWeight(ctx, stable, weight)
+}
+
+// Weight reads back the traffic split in effect.
+func (k *Kubernetes) Weight(ctx context.Context, deploymentName, environment string) (int, error) {
+	return k.router.Weight(ctx, deploymentName, environment)
+}
+
+// Promote makes the canary the stable workload: the stable Deployment rolls to the canary's spec
+// (surge one, none unavailable), traffic goes back to it, and after the scale-down delay the
+// canary is scaled to zero.
+func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment string) error {
+	canary, found, err := k.read(ctx, WorkloadName(deploymentName, environment, RoleCanary))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return &RolloutError{Name: instance(deploymentName, environment), Reason: "no canary to promote"}
+	}
+	canary.Role = RoleStable
+	if err := k.apply(ctx, canary, int32(canary.Scaling.Replicas)); err != nil {
+		return err
+	}
+	if err := k.w.waitRollout(ctx, WorkloadName(deploymentName, environment, RoleStable)); err != nil {
+		return err
+	}
+	select { // the old canary keeps serving while clients move over
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(k.opt.ScaleDownDelay):
+	}
+	return k.router.SetWeight(ctx, canary, 0)
+}
+
+// Current reads the stable workload's spec as deployed (from its annotation).
+func (k *Kubernetes) Current(ctx context.Context, deploymentName, environment string) (Spec, bool, error) {
+	return k.read(ctx, WorkloadName(deploymentName, environment, RoleStable))
+}
+
+func (k *Kubernetes) read(ctx context.Context, name string) (Spec, bool, error) {
+	d, err := k.cs.AppsV1().Deployments(k.opt.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Spec{}, false, nil
+	}
+	if err != nil {
+		return Spec{}, false, fmt.Errorf("deployment %s.%s get: %w", name, k.opt.Namespace, err)
+	}
+	return specOf(d)
+}
+
+func specOf(d *appsv1.Deployment) (Spec, bool, error) {
+	var s Spec
+	raw, ok := d.Annotations[AnnotationSpec]
+	if !ok {
+		return Spec{}, false, fmt.Errorf("deployment %s has no %s annotation: not ours", d.Name, AnnotationSpec)
+	}
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return Spec{}, false, fmt.Errorf("deployment %s spec annotation: %w", d.Name, err)
+	}
+	return s, true, nil
+}

@@ -1,0 +1,101 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Router splits an environment's traffic between its stable and canary workloads.
+type Router interface {
+	// Attach runs after a workload rolled out: a route for a stable workload, a mirror for a shadow.
+	Attach(ctx context.Context, s Spec) error
+	// SetWeight sizes the canary and sends it weight percent of the traffic of stable's
+	// environment; 0 sends everything back to stable and scales the canary to zero.
+	SetWeight(ctx context.Context, stable Spec, weight int) error
+	// Weight reads back the split in effect, in percent to the canary.
+	Weight(ctx context.Context, deploymentName, environment string) (int, error)
+	// Detach removes what Attach made for an environment.
+	Detach(ctx context.Context, deploymentName, environment string) error
+}
+
+// ReplicaRouter splits traffic by pod counts behind the environment's one Service: plain
+// Kubernetes, no mesh. During a canary it owns the replica counts, so the stable workload's HPA
+// is suspended (removed) until Promote or Restore applies it again.
+type ReplicaRouter struct {
+	w      workloads
+	mirror *GatewayRouter // optional: shadow mirroring needs the Gateway API
+}
+
+var _ Router = (*ReplicaRouter)(nil)
+
+// NewReplicaRouter returns the default router; mirror, if non-nil, mirrors shadow traffic.
+func NewReplicaRouter(cs kubernetes.Interface, opt Options, mirror *GatewayRouter) *ReplicaRouter {
+	opt.defaults()
+	return &ReplicaRouter{w: workloadsOf(cs, opt), mirror: mirror}
+}
+
+func workloadsOf(cs kubernetes.Interface, opt Options) workloads {
+	return workloads{cs: cs, ns: opt.Namespace, poll: opt.Poll, deadline: opt.ProgressDeadline}
+}
+
+func (r *ReplicaRouter) Attach(ctx context.Context, s Spec) error {
+	if s.Role != RoleShadow {
+		return nil
+	}
+	if r.mirror == nil {
+		return fmt.Errorf("shadow %s needs a traffic mirror: configure the Gateway API", s.DeploymentName)
+	}
+	return r.mirror.Attach(ctx, s)
+}
+
+func (r *ReplicaRouter) SetWeight(ctx context.Context, stable Spec, weight int) error {
+	name, env := stable.DeploymentName, stable.Environment
+	st, ca := ReplicaSplit(stable.Scaling.Replicas, weight)
+	stableName, canaryName := WorkloadName(name, env, RoleStable), WorkloadName(name, env, RoleCanary)
+	if weight > 0 {
+		err := r.w.cs.AutoscalingV2().HorizontalPodAutoscalers(r.w.ns).Delete(ctx, stableName, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("suspend hpa %s.%s: %w", stableName, r.w.ns, err)
+		}
+	}
+	// Grow first, then shrink, so capacity never dips.
+	steps := []struct {
+		name     string
+		replicas int
+	}{{canaryName, ca}, {stableName, st}}
+	if weight == 0 {
+		steps[0], steps[1] = steps[1], steps[0]
+	}
+	for _, s := range steps {
+		if err := r.w.scale(ctx, s.name, int32(s.replicas)); err != nil {
+			return err
+		}
+		if err := r.w.waitRollout(ctx, s.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *ReplicaRouter) Weight(ctx context.Context, deploymentName, environment string) (int, error) {
+	st, err := r.w.available(ctx, WorkloadName(deploymentName, environment, RoleStable))
+	if err != nil {
+		return 0, err
+	}
+	ca, err := r.w.available(ctx, WorkloadName(deploymentName, environment, RoleCanary))
+	if err != nil {
+		return 0, err
+	}
+	return EffectiveWeight(st, ca), nil
+}
+
+func (r *ReplicaRouter) Detach(ctx context.Context, deploymentName, environment string) error {
+	if r.mirror == nil {
+		return nil
+	}
+	return r.mirror.Detach(ctx, deploymentName, environment)
+}

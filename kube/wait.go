@@ -1,0 +1,122 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// RolloutError is a rollout that failed for good: the progress deadline passed, or there was
+// nothing to act on. Permanent: the workflow rolls back instead of retrying.
+type RolloutError struct {
+	Name   string
+	Reason string
+}
+
+func (e *RolloutError) Error() string {
+	return fmt.Sprintf("rollout of %s failed: %s", e.Name, e.Reason)
+}
+func (e *RolloutError) Permanent() bool { return true }
+
+// workloads sizes Deployments and waits for them; shared by the backend and the routers.
+type workloads struct {
+	cs       kubernetes.Interface
+	ns       string
+	poll     time.Duration
+	deadline time.Duration
+}
+
+// scale sets a Deployment's replicas through the scale subresource; scaling a missing one to
+// zero is a no-op.
+func (w workloads) scale(ctx context.Context, name string, replicas int32) error {
+	deps := w.cs.AppsV1().Deployments(w.ns)
+	sc, err := deps.GetScale(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && replicas == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deployment %s.%s get scale: %w", name, w.ns, err)
+	}
+	if sc.Spec.Replicas == replicas {
+		return nil
+	}
+	_, err = deps.UpdateScale(ctx, name, &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns, ResourceVersion: sc.ResourceVersion},
+		Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
+	}, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("deployment %s.%s scale to %d: %w", name, w.ns, replicas, err)
+	}
+	return nil
+}
+
+// waitRollout waits until a Deployment's newest generation is observed and all its desired
+// replicas are updated and available, with no old pods left. A Deployment the controller marks
+// ProgressDeadlineExceeded, or one still not done a little after the deadline, is a RolloutError.
+func (w workloads) waitRollout(ctx context.Context, name string) error {
+	give := time.Now().Add(w.deadline + 30*time.Second)
+	for {
+		d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // scaled away or removed: nothing to wait for
+		}
+		if err != nil {
+			return fmt.Errorf("deployment %s.%s get: %w", name, w.ns, err)
+		}
+		if done, reason := rolledOut(d); done {
+			return nil
+		} else if reason != "" {
+			return &RolloutError{Name: name, Reason: reason}
+		}
+		if time.Now().After(give) {
+			return &RolloutError{Name: name, Reason: fmt.Sprintf("no complete rollout within %s", w.deadline)}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(w.poll):
+		}
+	}
+}
+
+// rolledOut reports whether a Deployment finished rolling out, or why it never will.
+func rolledOut(d *appsv1.Deployment) (done bool, failed string) {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return false, fmt.Sprintf("progress deadline (%ds) exceeded: %s", deref(d.Spec.ProgressDeadlineSeconds), c.Message)
+		}
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want && st.AvailableReplicas == want &&
+		st.Replicas == want, ""
+}
+
+// available returns a Deployment's available replicas (0 when it does not exist).
+func (w workloads) available(ctx context.Context, name string) (int, error) {
+	d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("deployment %s.%s get: %w", name, w.ns, err)
+	}
+	return int(d.Status.AvailableReplicas), nil
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
