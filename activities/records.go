@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
@@ -49,6 +50,8 @@ func (a *Activities) Record(ctx context.Context, c store.Change) error {
 type RollbackInfo struct {
 	Available bool             `json:"available"`
 	Target    store.Deployment `json:"target"`
+	// Deployed is what the cluster really runs as the environment's stable workload, if any.
+	Deployed *kube.Spec `json:"deployed,omitempty"`
 }
 
 // RollbackQuery names the environment to look in.
@@ -58,14 +61,23 @@ type RollbackQuery struct {
 	ExcludeID      string `json:"exclude_id"`
 }
 
-// CheckRollbackAvailability finds the last known-good deployment other than the current one.
+// CheckRollbackAvailability finds the last known-good deployment other than ExcludeID, and reads
+// what the cluster really runs (when the worker has a cluster).
 func (a *Activities) CheckRollbackAvailability(ctx context.Context, q RollbackQuery) (RollbackInfo, error) {
+	var info RollbackInfo
+	if a.Cluster != nil {
+		cur, found, err := a.Cluster.Current(ctx, q.DeploymentName, q.Environment)
+		if err != nil {
+			return RollbackInfo{}, clusterError("read "+q.DeploymentName+"/"+q.Environment, err)
+		}
+		if found {
+			info.Deployed = &cur
+		}
+	}
 	d, found, err := a.Store.LastKnownGood(ctx, q.DeploymentName, q.Environment, q.ExcludeID)
 	if err != nil {
 		return RollbackInfo{}, fmt.Errorf("last known-good of %s/%s: %w", q.DeploymentName, q.Environment, err)
 	}
-	if !found {
-		return RollbackInfo{}, nil
-	}
-	return RollbackInfo{Available: true, Target: d}, nil
+	info.Available, info.Target = found, d
+	return info, nil
 }

@@ -13,7 +13,10 @@ import (
 )
 
 func (w *run) spec(env contract.Environment, role kube.Role) kube.Spec {
+	set, _ := SettingsFor(env)
 	return kube.Spec{
+		Scaling: kube.Scaling{Replicas: set.Replicas, MinReplicas: set.MinReplicas, MaxReplicas: set.MaxReplicas,
+			TargetCPUPercent: set.TargetCPUPercent},
 		DeploymentName: w.req.DeploymentName, Environment: string(env), Role: role, Image: w.artifact.Image,
 		ModelName: w.version.Name, ModelVersion: w.version.Version, Stage: string(env.Stage()),
 		DeploymentID: w.deploymentID(env), WorkflowID: w.info.WorkflowExecution.ID, Resources: w.req.Resources,
@@ -96,7 +99,7 @@ func (w *run) canary(ctx workflow.Context, env contract.Environment) (kube.Rollo
 		}
 	}
 	wr := activities.WeightRequest{DeploymentName: w.req.DeploymentName, Environment: string(env), Weight: 100}
-	if err := w.exec(ctx, short("promote canary to stable"), a.PromoteCanary, wr, nil); err != nil {
+	if err := w.exec(ctx, long("promote canary to stable"), a.PromoteCanary, wr, nil); err != nil {
 		return ro, err
 	}
 	return ro, nil

@@ -14,7 +14,10 @@ import (
 
 // specOf rebuilds the spec of a recorded deployment, to restore it.
 func specOf(d store.Deployment, workflowID string) *kube.Spec {
-	return &kube.Spec{DeploymentName: d.DeploymentName, Environment: d.Environment, Role: kube.RoleStable,
+	set, _ := SettingsFor(contract.Environment(d.Environment))
+	return &kube.Spec{
+		Scaling: kube.Scaling{Replicas: set.Replicas, MinReplicas: set.MinReplicas, MaxReplicas: set.MaxReplicas,
+			TargetCPUPercent: set.TargetCPUPercent}, DeploymentName: d.DeploymentName, Environment: d.Environment, Role: kube.RoleStable,
 		Image: d.Image, ModelName: d.ModelName, ModelVersion: d.ModelVersion, Stage: d.Stage,
 		DeploymentID: d.DeploymentID, WorkflowID: workflowID,
 		Resources: map[string]string{"cpu": d.CPULimit, "memory": d.MemoryLimit}}
@@ -31,7 +34,11 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 	if err := w.exec(ctx, short("find current deployment"), a.CheckRollbackAvailability, q, &current); err != nil {
 		return err
 	}
-	q.ExcludeID = current.Target.DeploymentID
+	currentID := current.Target.DeploymentID
+	if current.Deployed != nil {
+		currentID = current.Deployed.DeploymentID
+	}
+	q.ExcludeID = currentID
 	if err := w.exec(ctx, short("find last known-good"), a.CheckRollbackAvailability, q, &target); err != nil {
 		return err
 	}
@@ -59,6 +66,11 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 		return err
 	}
 	replaced := current.Target
+	if replaced.DeploymentID != currentID { // the cluster ran something the newest record is not
+		replaced = store.Deployment{DeploymentID: currentID, DeploymentName: w.req.DeploymentName, Environment: env,
+			ModelName: current.Deployed.ModelName, ModelVersion: current.Deployed.ModelVersion, Image: current.Deployed.Image,
+			Stage: current.Deployed.Stage, DeployedAt: workflow.Now(ctx).UTC()}
+	}
 	replaced.Status = store.StatusRolledBack
 	w.deployment.Status = store.StatusHealthy
 	d := w.decision(ctx, "rollback", "restored", "restored "+target.Target.DeploymentID+" over "+replaced.DeploymentID,
