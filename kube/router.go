@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,7 +72,11 @@ func (r *ReplicaRouter) SetWeight(ctx context.Context, stable Spec, weight int) 
 		steps[0], steps[1] = steps[1], steps[0]
 	}
 	for _, s := range steps {
-		if err := r.w.scale(ctx, s.name, int32(s.replicas)); err != nil {
+		err := r.w.scale(ctx, s.name, int32(s.replicas))
+		if weight == 0 && apierrors.IsNotFound(errors.Unwrap(err)) {
+			continue // nothing to send traffic back to yet: Restore's apply creates it
+		}
+		if err != nil {
 			return err
 		}
 		if err := r.w.waitRollout(ctx, s.name); err != nil {

@@ -120,7 +120,7 @@ func checkRequired(in contract.Input) (string, string) {
 	case len(in.DeploymentName) > MaxDeploymentNameLen:
 		return "deployment_name", fmt.Sprintf("%q is %d characters; at most %d leave room for Kubernetes name suffixes", in.DeploymentName, len(in.DeploymentName), MaxDeploymentNameLen)
 	case !dns1123Label.MatchString(in.DeploymentName):
-		return "deployment_name", fmt.Sprintf("%q is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)", in.DeploymentName)
+		return "deployment_name", fmt.Sprintf("%q is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter and ending with a letter or digit; Service names need it)", in.DeploymentName)
 	}
 	for name, v := range in.ValidationMetrics {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -13,13 +13,14 @@ import (
 )
 
 // specOf rebuilds the spec of a recorded deployment, to restore it.
-func specOf(d store.Deployment, workflowID string) *kube.Spec {
+// The store does not keep batch size and latency: the restored workload gets this request's.
+func specOf(d store.Deployment, workflowID string, batch, latencyMS int) *kube.Spec {
 	set, _ := SettingsFor(contract.Environment(d.Environment))
 	return &kube.Spec{
 		Scaling: kube.Scaling{Replicas: set.Replicas, MinReplicas: set.MinReplicas, MaxReplicas: set.MaxReplicas,
 			TargetCPUPercent: set.TargetCPUPercent}, DeploymentName: d.DeploymentName, Environment: d.Environment, Role: kube.RoleStable,
 		Image: d.Image, ModelName: d.ModelName, ModelVersion: d.ModelVersion, Stage: d.Stage,
-		DeploymentID: d.DeploymentID, WorkflowID: workflowID,
+		DeploymentID: d.DeploymentID, WorkflowID: workflowID, MaxBatchSize: batch, MaxLatencyMS: latencyMS,
 		Resources: map[string]string{"cpu": d.CPULimit, "memory": d.MemoryLimit}}
 }
 
@@ -47,7 +48,7 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 		return w.deny(ctx, []store.Decision{w.decision(ctx, "rollback", "denied", reason, "records", w.req.RequestedBy, nil)},
 			contract.ErrNoKnownGood, reason)
 	}
-	to := specOf(target.Target, w.info.WorkflowExecution.ID)
+	to := specOf(target.Target, w.info.WorkflowExecution.ID, w.req.MaxBatchSize, w.req.MaxLatencyMS)
 	to.DeploymentID = w.deploymentID(w.req.Environment)
 	var ro kube.Rollout
 	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: env, To: to}
@@ -134,7 +135,7 @@ func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment) e
 	}
 	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: string(env)}
 	if known.Available {
-		req.To = specOf(known.Target, w.info.WorkflowExecution.ID)
+		req.To = specOf(known.Target, w.info.WorkflowExecution.ID, w.req.MaxBatchSize, w.req.MaxLatencyMS)
 	}
 	var ro kube.Rollout
 	if err := w.exec(ctx, long("rollback "+req.DeploymentName+"/"+req.Environment), a.RestoreWorkload, req, &ro); err != nil {
