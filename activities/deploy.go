@@ -15,16 +15,39 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/probe"
 )
 
-// PackageModel builds and publishes the immutable artifact for a version.
+// PackageModel builds and publishes the immutable artifact for a version, heartbeating while the
+// bento builds and the image is pushed.
 func (a *Activities) PackageModel(ctx context.Context, r packaging.Request) (packaging.Artifact, error) {
 	if a.Packager == nil {
 		return packaging.Artifact{}, notConfigured("packaging", "package_model")
 	}
+	stop := heartbeatEvery(ctx, 5*time.Second, "packaging "+r.BentoTag)
+	defer stop()
 	art, err := a.Packager.Package(ctx, r)
 	if err != nil {
-		return packaging.Artifact{}, fmt.Errorf("package %s: %w", r.BentoTag, err)
+		return packaging.Artifact{}, packagingError("package "+r.BentoTag, err)
 	}
 	return art, nil
+}
+
+// packagingError maps a packaging failure: permanent ones (the model URI does not resolve, an
+// unsupported flavour, a refused push) are non-retryable with a contract type; the rest are
+// returned as-is for Temporal to retry.
+func packagingError(op string, err error) error {
+	var pe *packaging.Error
+	if !errors.As(err, &pe) || !pe.Permanent() {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	errType := contract.ErrArtifactRejected
+	switch pe.Kind {
+	case packaging.KindModelNotFound:
+		errType = contract.ErrModelNotFound
+	case packaging.KindUnsupportedFlavour:
+		errType = contract.ErrUnsupportedModel
+	case packaging.KindInvalidRequest:
+		errType = contract.ErrInvalidInput
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", op, err), errType, err)
 }
 
 // DeployWorkload applies a workload and waits for its rollout, heartbeating while it waits.

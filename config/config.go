@@ -17,8 +17,27 @@ type Config struct {
 	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
 	Probe             ProbeConfig
+	Packaging         PackagingConfig
 	Policy            Policy
 }
+
+// PackagingConfig configures the BentoML packager and the OCI registry its images go to. With no
+// OCI repository the worker has no packager (runs that deploy fail with BackendNotConfigured).
+// Relative paths are taken from the worker's working directory.
+type PackagingConfig struct {
+	OCIRepository string        // DEPLOYER_OCI_REPOSITORY, e.g. 127.0.0.1:5001/models; default "" (no packager)
+	BaseImage     string        // DEPLOYER_BASE_IMAGE: image the bento layer goes on; default "" (none: bento layer only)
+	OCIInsecure   bool          // DEPLOYER_OCI_INSECURE: plain HTTP to the registry, default false (loopback is plain HTTP anyway)
+	PushAttempts  int           // DEPLOYER_OCI_PUSH_ATTEMPTS: tries per registry call, default 5
+	PushBackoff   time.Duration // DEPLOYER_OCI_PUSH_BACKOFF: first wait between tries, doubling, default 1s
+	BentoMLHome   string        // DEPLOYER_BENTOML_HOME: BentoML's model and bento store, default .cache/bentoml
+	BentoPython   string        // DEPLOYER_BENTO_PYTHON: Python with bentoml and mlflow, default .cache/venv/bin/python
+	BentoScript   string        // DEPLOYER_BENTO_SCRIPT: the build script, default infra/bento/package.py
+	BuildTimeout  time.Duration // DEPLOYER_BENTO_BUILD_TIMEOUT: bound on one bento build, default 15m
+}
+
+// Configured reports whether the worker gets a packager.
+func (p PackagingConfig) Configured() bool { return p.OCIRepository != "" }
 
 // ProbeConfig tunes health probes.
 type ProbeConfig struct {
@@ -64,7 +83,20 @@ func Defaults() Config {
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
+		Packaging:         DefaultPackaging(),
 		Policy:            DefaultPolicy(),
+	}
+}
+
+// DefaultPackaging is the packaging configuration with no environment overrides.
+func DefaultPackaging() PackagingConfig {
+	return PackagingConfig{
+		PushAttempts: 5,
+		PushBackoff:  time.Second,
+		BentoMLHome:  ".cache/bentoml",
+		BentoPython:  ".cache/venv/bin/python",
+		BentoScript:  "infra/bento/package.py",
+		BuildTimeout: 15 * time.Minute,
 	}
 }
 
@@ -97,6 +129,16 @@ func Load(getenv func(string) string) (Config, error) {
 	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
 	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
+	k := &c.Packaging
+	r.str("DEPLOYER_OCI_REPOSITORY", &k.OCIRepository)
+	r.str("DEPLOYER_BASE_IMAGE", &k.BaseImage)
+	r.bool("DEPLOYER_OCI_INSECURE", &k.OCIInsecure)
+	r.int("DEPLOYER_OCI_PUSH_ATTEMPTS", &k.PushAttempts)
+	r.dur("DEPLOYER_OCI_PUSH_BACKOFF", &k.PushBackoff)
+	r.str("DEPLOYER_BENTOML_HOME", &k.BentoMLHome)
+	r.str("DEPLOYER_BENTO_PYTHON", &k.BentoPython)
+	r.str("DEPLOYER_BENTO_SCRIPT", &k.BentoScript)
+	r.dur("DEPLOYER_BENTO_BUILD_TIMEOUT", &k.BuildTimeout)
 	p := &c.Policy
 	r.dur("DEPLOYER_SHADOW_HOLD_DEFAULT", &p.ShadowHoldDefault)
 	r.dur("DEPLOYER_SHADOW_HOLD_MIN", &p.ShadowHoldMin)
@@ -118,6 +160,10 @@ func (c Config) validate() error {
 	switch {
 	case c.Probe.Attempts < 1:
 		return fmt.Errorf("DEPLOYER_PROBE_ATTEMPTS must be at least 1, got %d", c.Probe.Attempts)
+	case c.Packaging.PushAttempts < 1:
+		return fmt.Errorf("DEPLOYER_OCI_PUSH_ATTEMPTS must be at least 1, got %d", c.Packaging.PushAttempts)
+	case c.Packaging.BuildTimeout <= 0:
+		return fmt.Errorf("DEPLOYER_BENTO_BUILD_TIMEOUT must be positive")
 	case c.Policy.ShadowHoldDefault < c.Policy.ShadowHoldMin:
 		return fmt.Errorf("DEPLOYER_SHADOW_HOLD_DEFAULT (%s) is below DEPLOYER_SHADOW_HOLD_MIN (%s)",
 			c.Policy.ShadowHoldDefault, c.Policy.ShadowHoldMin)

@@ -21,6 +21,10 @@ func TestLoadDefaults(t *testing.T) {
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
+		Packaging: PackagingConfig{
+			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",
+			BentoPython: ".cache/venv/bin/python", BentoScript: "infra/bento/package.py", BuildTimeout: 15 * time.Minute,
+		},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,
@@ -38,8 +42,12 @@ func TestLoadDefaults(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(empty)\n got %+v\nwant %+v", got, want)
 	}
-	if !reflect.DeepEqual(Defaults(), want) || !reflect.DeepEqual(DefaultPolicy(), want.Policy) {
-		t.Errorf("Defaults()/DefaultPolicy() disagree with Load(empty)")
+	if !reflect.DeepEqual(Defaults(), want) || !reflect.DeepEqual(DefaultPolicy(), want.Policy) ||
+		!reflect.DeepEqual(DefaultPackaging(), want.Packaging) {
+		t.Errorf("Defaults()/DefaultPolicy()/DefaultPackaging() disagree with Load(empty)")
+	}
+	if want.Packaging.Configured() {
+		t.Errorf("the packager must be off by default")
 	}
 	// Empty values are unset, not errors.
 	empty := map[string]string{}
@@ -67,6 +75,15 @@ func overrides() []override {
 		{"DEPLOYER_PROBE_TIMEOUT", "2s", func(c Config) any { return c.Probe.AttemptTimeout }, 2 * time.Second},
 		{"DEPLOYER_PROBE_ATTEMPTS", "9", func(c Config) any { return c.Probe.Attempts }, 9},
 		{"DEPLOYER_PROBE_BACKOFF", "250ms", func(c Config) any { return c.Probe.Backoff }, 250 * time.Millisecond},
+		{"DEPLOYER_OCI_REPOSITORY", "127.0.0.1:5001/models", func(c Config) any { return c.Packaging.OCIRepository }, "127.0.0.1:5001/models"},
+		{"DEPLOYER_BASE_IMAGE", "registry.internal/bentoml-runtime:1.4", func(c Config) any { return c.Packaging.BaseImage }, "registry.internal/bentoml-runtime:1.4"},
+		{"DEPLOYER_OCI_INSECURE", "true", func(c Config) any { return c.Packaging.OCIInsecure }, true},
+		{"DEPLOYER_OCI_PUSH_ATTEMPTS", "8", func(c Config) any { return c.Packaging.PushAttempts }, 8},
+		{"DEPLOYER_OCI_PUSH_BACKOFF", "200ms", func(c Config) any { return c.Packaging.PushBackoff }, 200 * time.Millisecond},
+		{"DEPLOYER_BENTOML_HOME", "/var/lib/deployer/bentoml", func(c Config) any { return c.Packaging.BentoMLHome }, "/var/lib/deployer/bentoml"},
+		{"DEPLOYER_BENTO_PYTHON", "/opt/bento/bin/python", func(c Config) any { return c.Packaging.BentoPython }, "/opt/bento/bin/python"},
+		{"DEPLOYER_BENTO_SCRIPT", "/opt/deployer/package.py", func(c Config) any { return c.Packaging.BentoScript }, "/opt/deployer/package.py"},
+		{"DEPLOYER_BENTO_BUILD_TIMEOUT", "40m", func(c Config) any { return c.Packaging.BuildTimeout }, 40 * time.Minute},
 		{"DEPLOYER_SHADOW_HOLD_DEFAULT", "48h", func(c Config) any { return c.Policy.ShadowHoldDefault }, 48 * time.Hour},
 		{"DEPLOYER_SHADOW_HOLD_MIN", "1h", func(c Config) any { return c.Policy.ShadowHoldMin }, time.Hour},
 		{"DEPLOYER_APPROVAL_TIMEOUT", "4h", func(c Config) any { return c.Policy.ApprovalTimeoutDefault }, 4 * time.Hour},
@@ -83,8 +100,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 18 {
-		t.Fatalf("%d variables covered, want all 18", len(cases))
+	if len(cases) != 27 {
+		t.Fatalf("%d variables covered, want all 27", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -111,6 +128,10 @@ func TestLoadOverrides(t *testing.T) {
 				restored.LogLevel = def.LogLevel
 			case "DEPLOYER_PROBE_TIMEOUT", "DEPLOYER_PROBE_ATTEMPTS", "DEPLOYER_PROBE_BACKOFF":
 				restored.Probe = def.Probe
+			case "DEPLOYER_OCI_REPOSITORY", "DEPLOYER_BASE_IMAGE", "DEPLOYER_OCI_INSECURE", "DEPLOYER_OCI_PUSH_ATTEMPTS",
+				"DEPLOYER_OCI_PUSH_BACKOFF", "DEPLOYER_BENTOML_HOME", "DEPLOYER_BENTO_PYTHON", "DEPLOYER_BENTO_SCRIPT",
+				"DEPLOYER_BENTO_BUILD_TIMEOUT":
+				restored.Packaging = def.Packaging
 			default:
 				restored.Policy = def.Policy
 			}
@@ -189,6 +210,11 @@ func TestLoadRejects(t *testing.T) {
 			"NaN is accepted, and ShadowCriteria's `LatencyP99MS >= NaN` is always false, so the p99 bar is silently disabled"},
 		{"min requests not an integer", map[string]string{"DEPLOYER_SHADOW_MIN_REQUESTS": "1e3"}, "DEPLOYER_SHADOW_MIN_REQUESTS", ""},
 		{"waiver not a bool", map[string]string{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "yes"}, "DEPLOYER_ALLOW_APPROVAL_WAIVER", ""},
+		{"push attempts 0", map[string]string{"DEPLOYER_OCI_PUSH_ATTEMPTS": "0"}, "DEPLOYER_OCI_PUSH_ATTEMPTS", ""},
+		{"push attempts not an integer", map[string]string{"DEPLOYER_OCI_PUSH_ATTEMPTS": "many"}, "DEPLOYER_OCI_PUSH_ATTEMPTS", ""},
+		{"negative push backoff", map[string]string{"DEPLOYER_OCI_PUSH_BACKOFF": "-1s"}, "DEPLOYER_OCI_PUSH_BACKOFF", ""},
+		{"insecure not a bool", map[string]string{"DEPLOYER_OCI_INSECURE": "maybe"}, "DEPLOYER_OCI_INSECURE", ""},
+		{"build timeout 0", map[string]string{"DEPLOYER_BENTO_BUILD_TIMEOUT": "0s"}, "DEPLOYER_BENTO_BUILD_TIMEOUT", ""},
 		{"first error kept", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "x", "DEPLOYER_SHADOW_MAX_P99_MS": "y"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 	}
 	for _, tc := range cases {

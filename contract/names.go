@@ -49,6 +49,12 @@ const (
 	ErrNoKnownGood = "NoKnownGood"
 	// ErrRolloutFailed: the cluster did not complete a rollout (progress deadline, refused manifest).
 	ErrRolloutFailed = "RolloutFailed"
+	// ErrUnsupportedModel: the model cannot be packaged: it has no python_function flavour, or the
+	// registry version's source is not an MLflow model.
+	ErrUnsupportedModel = "UnsupportedModel"
+	// ErrArtifactRejected: the OCI registry refused the artifact (401/403/denied, another 4xx), or
+	// its tag already holds an image built from a different model (tags are never overwritten).
+	ErrArtifactRejected = "ArtifactRejected"
 )
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.

@@ -1,6 +1,8 @@
-// Package packaging turns a registry version into an immutable, digest-pinned artifact (a BentoML
-// bento pushed to an OCI registry). The real backend arrives with the packaging issue; until then a
-// worker has no packager and runs that need one fail with BackendNotConfigured.
+// Package packaging turns a registry version into an immutable, digest-pinned artifact: a BentoML
+// bento (infra/bento/) pushed to an OCI registry as an image. BentoML is the backend; a worker
+// without an OCI repository configured has no packager, and runs that need one fail with
+// BackendNotConfigured. Failures are *Error values whose Permanent method says whether a retry
+// can help.
 package packaging
 
 import "context"
@@ -16,11 +18,16 @@ type Request struct {
 
 // Artifact is the packaged, immutable result.
 type Artifact struct {
-	BentoTag  string            `json:"bento_tag"`
-	Image     string            `json:"image"` // repository@sha256:…, what the cluster deploys
-	SHA256    string            `json:"sha256"`
-	SizeBytes int64             `json:"size_bytes"`
-	Manifest  map[string]string `json:"manifest"` // seed 004's artifact manifest
+	BentoTag  string `json:"bento_tag"`
+	Image     string `json:"image"`      // repository@sha256:…, what the cluster deploys
+	Digest    string `json:"digest"`     // the image manifest's digest, sha256:…
+	SHA256    string `json:"sha256"`     // hex sha256 of the exported .bento archive
+	SizeBytes int64  `json:"size_bytes"` // of the .bento archive
+	// Existing is true when the registry already had this version's image: nothing was built or pushed.
+	Existing bool              `json:"existing,omitempty"`
+	Manifest map[string]string `json:"manifest"` // seed 004's artifact manifest (Manifest* keys)
+	// ArchivePath is the .bento archive on the worker that built it ("" when Existing).
+	ArchivePath string `json:"archive_path,omitempty"`
 }
 
 // Packager builds and publishes artifacts. Package is idempotent: the same version yields the same

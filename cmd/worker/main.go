@@ -23,6 +23,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
@@ -59,6 +60,10 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	packager, err := newPackager(cfg, log)
+	if err != nil {
+		return err
+	}
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
 		Logger: tlog.NewStructuredLogger(log),
@@ -74,6 +79,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Registry: reg, Store: st, Prober: prober, Policy: cfg.Policy, Log: log,
 		WorkflowClosed: func(ctx context.Context, id string) (bool, error) { return workflowClosed(ctx, c, id) },
 	}
+	if packager != nil {
+		acts.Packager = packager
+	}
 	w := worker.New(c, contract.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
@@ -82,11 +90,28 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL),
-		"packager", acts.Packager != nil, "cluster", acts.Cluster != nil)
+		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil)
 	<-ctx.Done()
 	log.Info("stopping worker: finishing in-flight tasks")
 	w.Stop()
 	return nil
+}
+
+// newPackager returns the BentoML packager, or nil when no OCI repository is configured.
+func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error) {
+	p := cfg.Packaging
+	if !p.Configured() {
+		return nil, nil
+	}
+	b, err := packaging.NewBentoML(packaging.BentoMLConfig{
+		TrackingURI: cfg.MLflowTrackingURI, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
+		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome,
+		Attempts: p.PushAttempts, Backoff: p.PushBackoff, BuildTimeout: p.BuildTimeout, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("packager: %w", err)
+	}
+	return b, nil
 }
 
 // ensureSearchAttributes registers the contract's Keyword search attributes if they are missing.

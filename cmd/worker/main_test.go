@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/temporaldeployer/temporaldeployer/config"
+)
+
+// TestNewPackager: no OCI repository, no packager; a configured one is validated.
+func TestNewPackager(t *testing.T) {
+	log := newLogger("error")
+	cfg := config.Defaults()
+	if p, err := newPackager(cfg, log); p != nil || err != nil {
+		t.Fatalf("unconfigured: %v, %v; want no packager", p, err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "package.py")
+	if err := os.WriteFile(script, []byte("# stand-in\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable() // any executable file stands in for the interpreter here
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Packaging.OCIRepository = "127.0.0.1:5001/models"
+	cfg.Packaging.BentoPython, cfg.Packaging.BentoScript = self, script
+	cfg.Packaging.BentoMLHome = filepath.Join(dir, "bentoml")
+	p, err := newPackager(cfg, log)
+	if err != nil || p == nil {
+		t.Fatalf("configured: %v, %v", p, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bentoml")); err != nil {
+		t.Errorf("BENTOML_HOME not created: %v", err)
+	}
+	bad := []func(*config.PackagingConfig){
+		func(c *config.PackagingConfig) { c.BentoPython = filepath.Join(dir, "no-python") },
+		func(c *config.PackagingConfig) { c.BentoScript = filepath.Join(dir, "no-script.py") },
+		func(c *config.PackagingConfig) { c.OCIRepository = "127.0.0.1:5001/Models" },
+		func(c *config.PackagingConfig) { c.BaseImage = "not a ref" },
+	}
+	for i, mod := range bad {
+		c := cfg
+		mod(&c.Packaging)
+		if p, err := newPackager(c, log); err == nil || !strings.Contains(err.Error(), "packager") {
+			t.Errorf("case %d: %v, %v; want a packager configuration error", i, p, err)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+"""Builds TemporalDeployer's bento for one MLflow model and exports it to a .bento archive.
+
+Usage:
+  python package.py --model-uri models:/<name>/<version> --bento-tag e2i_<exp>_model:v<version> \
+                    --out-dir DIR [--tracking-uri URI]
+
+Environment: MLFLOW_TRACKING_URI (unless --tracking-uri), BENTOML_HOME (the model and bento store),
+BENTOML_DO_NOT_TRACK=true (set here too). Nothing is fetched from a package index
+(lock_packages: false), so it runs offline.
+
+Steps: resolve the model URI in MLflow; check it has the python_function flavour; import it into
+the BentoML model store with bentoml.mlflow.import_model (tag = the bento tag); build the bento from
+the template next to this file (bentofile.yaml + service.py); export it to DIR/<name>-<version>.bento
+(reproducibly: the same stored bento always exports to the same bytes).
+A model or bento already in the store from the same MLflow model (and, for the bento, the same
+template) is reused; one from another model under the same tag is replaced (the store is a cache;
+the OCI registry is the record).
+
+stdout's last line is one JSON object (everything else goes to stderr):
+  {"ok": true, "bento_tag", "archive", "model_tag", "flavour", "flavours", "creation_time",
+   "model_uuid", "bentoml_version", "mlflow_version", "reused_model", "reused_bento"}
+  {"ok": false, "kind": KIND, "message": ...}
+Exit codes (and KIND): 0 ok; 2 invalid_argument; 3 model_not_found (the URI does not resolve);
+4 unsupported_flavour (no python_function flavour, or not an MLflow model); 5 mlflow_unavailable
+(transient: connection errors, 5xx); 1 build_failed (anything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import sys
+import tarfile
+import tempfile
+import typing as t
+
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+HERE = pathlib.Path(__file__).resolve().parent
+EXIT = {"invalid_argument": 2, "model_not_found": 3, "unsupported_flavour": 4, "mlflow_unavailable": 5, "build_failed": 1}
+NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
+TAG_PART = re.compile(r"^[a-z0-9]([-._a-z0-9]*[a-z0-9])?$")
+REGISTERED = re.compile(r"^models:/([^/@]+)/([0-9]+)$")
+
+
+class Failure(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-uri", required=True)
+    p.add_argument("--bento-tag", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", ""))
+    args = p.parse_args(argv)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = package(args.model_uri, args.bento_tag, pathlib.Path(args.out_dir), args.tracking_uri)
+    except Failure as f:
+        print(json.dumps({"ok": False, "kind": f.kind, "message": str(f)}), flush=True)
+        return EXIT[f.kind]
+    except Exception as e:  # noqa: BLE001 - reported as build_failed with its type
+        print(json.dumps({"ok": False, "kind": "build_failed", "message": f"{type(e).__name__}: {e}"}), flush=True)
+        return EXIT["build_failed"]
+    print(json.dumps(result, sort_keys=True), flush=True)
+    return 0
+
+
+def package(model_uri: str, bento_tag: str, out_dir: pathlib.Path, tracking_uri: str) -> dict[str, t.Any]:
+    name, _, version = bento_tag.partition(":")
+    if not (TAG_PART.match(name) and TAG_PART.match(version)) or len(name) > 63:
+        raise Failure("invalid_argument", f"bento tag {bento_tag!r}: want <name>:<version>, lowercase, digits, '-', '_', '.'")
+    if not model_uri.strip():
+        raise Failure("invalid_argument", "model URI is empty")
+    if not tracking_uri:
+        raise Failure("invalid_argument", "no MLflow tracking URI (--tracking-uri or MLFLOW_TRACKING_URI)")
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    source = resolve(model_uri)
+    info = model_info(model_uri)
+    flavours = sorted(info.flavors)
+    if "python_function" not in info.flavors:
+        raise Failure("unsupported_flavour", f"{model_uri} has flavours {flavours}; the bento serves python_function models only")
+    flavour = next((f for f in flavours if f != "python_function"), "python_function")
+    labels = {
+        "mlflow_model_uri": model_uri,
+        "mlflow_model_uuid": str(info.model_uuid or ""),
+        "mlflow_run_id": str(info.run_id or ""),
+        "mlflow_flavour": flavour,
+        "built_by": "temporaldeployer",
+        "td_template": template_digest(),
+        **source,
+    }
+    import bentoml
+
+    model, reused_model = import_model(bentoml, bento_tag, model_uri, labels)
+    bento, reused_bento = build_bento(bentoml, bento_tag, model, labels)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive = export(bentoml, bento, out_dir / f"{name}-{version}.bento")
+    return {
+        "ok": True,
+        "bento_tag": str(bento.tag),
+        "archive": str(archive.resolve()),
+        "model_tag": str(model.tag),
+        "flavour": flavour,
+        "flavours": flavours,
+        "model_uuid": labels["mlflow_model_uuid"],
+        "creation_time": bento.info.creation_time.isoformat(),
+        "bentoml_version": bentoml.__version__,
+        "mlflow_version": mlflow.__version__,
+        "reused_model": reused_model,
+        "reused_bento": reused_bento,
+    }
+
+
+def resolve(model_uri: str) -> dict[str, str]:
+    """Checks a models:/<name>/<version> URI against the registry; returns the registry labels."""
+    m = REGISTERED.match(model_uri)
+    if not m:
+        return {}
+    from mlflow.tracking import MlflowClient
+
+    with mlflow_errors(model_uri):
+        mv = MlflowClient().get_model_version(m.group(1), m.group(2))
+    return {"mlflow_registered_model": mv.name, "mlflow_model_version": str(mv.version)}
+
+
+def model_info(model_uri: str) -> t.Any:
+    from mlflow.models import get_model_info
+
+    try:
+        with mlflow_errors(model_uri):
+            return get_model_info(model_uri)
+    except Failure as f:
+        if f.kind == "model_not_found" and REGISTERED.match(model_uri):
+            # The registry has the version (resolve passed) but its source is not an MLflow model.
+            raise Failure("unsupported_flavour", f"{model_uri} is not an MLflow model (no MLmodel): {f}") from None
+        raise
+
+
+@contextlib.contextmanager
+def mlflow_errors(model_uri: str) -> t.Iterator[None]:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as e:
+        code = str(getattr(e, "error_code", ""))
+        msg = str(e)
+        if code in NOT_FOUND_CODES or "No such file or directory" in msg:
+            raise Failure("model_not_found", f"{model_uri} does not resolve: {first_line(msg)}") from None
+        raise Failure("mlflow_unavailable", f"{model_uri}: MLflow error {code}: {first_line(msg)}") from None
+    except (OSError, ConnectionError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise Failure("model_not_found", f"{model_uri} does not resolve: {e}") from None
+        raise Failure("mlflow_unavailable", f"{model_uri}: {type(e).__name__}: {e}") from None
+
+
+def import_model(bentoml: t.Any, tag: str, model_uri: str, labels: dict[str, str]) -> tuple[t.Any, bool]:
+    try:
+        existing = bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        existing = None
+    if existing is not None:
+        if same_source(existing.info.labels, labels):
+            return existing, True
+        bentoml.models.delete(tag)
+    with mlflow_errors(model_uri):
+        model = bentoml.mlflow.import_model(tag, model_uri, labels=labels)
+    return model, False
+
+
+def build_bento(bentoml: t.Any, tag: str, model: t.Any, labels: dict[str, str]) -> tuple[t.Any, bool]:
+    import yaml
+
+    try:
+        existing = bentoml.bentos.get(tag)
+    except bentoml.exceptions.NotFound:
+        existing = None
+    if existing is not None:
+        if same_source(existing.info.labels, labels, "td_template"):
+            return existing, True
+        bentoml.bentos.delete(tag)
+    name, _, version = tag.partition(":")
+    with tempfile.TemporaryDirectory(prefix="td-bento-build-") as ctx:
+        ctxp = pathlib.Path(ctx)
+        shutil.copy(HERE / "service.py", ctxp / "service.py")
+        meta = {"model_tag": str(model.tag), "service_name": name, "bento_tag": tag, "mlflow_model_uri": labels["mlflow_model_uri"]}
+        (ctxp / "td_bento.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        reqs = pathlib.Path(model.path_of("mlflow_model")) / "requirements.txt"
+        (ctxp / "requirements.txt").write_text(reqs.read_text() if reqs.exists() else "mlflow\n")
+        spec = yaml.safe_load((HERE / "bentofile.yaml").read_text())
+        spec["name"] = name
+        spec["labels"] = dict(labels)
+        (ctxp / "bentofile.yaml").write_text(yaml.safe_dump(spec, sort_keys=True))
+        bento = bentoml.bentos.build_bentofile(str(ctxp / "bentofile.yaml"), build_ctx=ctx, version=version)
+    return bento, False
+
+
+def export(bentoml: t.Any, bento: t.Any, archive: pathlib.Path) -> pathlib.Path:
+    """bentoml export, made reproducible: BentoML exports the bento (with its models) as a folder,
+    which is written as a tar.xz with sorted entries, the bento's creation time as every mtime and
+    no owners, so the same stored bento always gives the same bytes. `bentoml import` reads it."""
+    mtime = int(bento.info.creation_time.timestamp())
+    with tempfile.TemporaryDirectory(prefix="td-bento-export-", dir=archive.parent) as tmp:
+        folder = pathlib.Path(bentoml.bentos.export_bento(bento.tag, tmp + "/bento/", "folder"))
+        part = archive.with_name(archive.name + ".part")
+        with tarfile.open(part, "w:xz", format=tarfile.PAX_FORMAT) as tar:
+            for path in [folder, *sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix())]:
+                rel = path.relative_to(folder).as_posix()
+                info = tar.gettarinfo(str(path), arcname="." if rel == "." else "./" + rel)
+                info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+                info.mode = 0o755 if info.isdir() or info.mode & 0o100 else 0o644
+                if info.isfile():
+                    with open(path, "rb") as f:
+                        tar.addfile(info, f)
+                else:
+                    tar.addfile(info)
+        os.replace(part, archive)
+    return archive
+
+
+def template_digest() -> str:
+    """Identifies the service template, so a stored bento built from an older one is rebuilt."""
+    h = hashlib.sha256()
+    for name in ("service.py", "bentofile.yaml"):
+        h.update((HERE / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def same_source(have: dict[str, str], want: dict[str, str], *extra: str) -> bool:
+    keys = ("mlflow_model_uri", "mlflow_model_uuid", "mlflow_run_id", *extra)
+    return all(have.get(k) == want.get(k) for k in keys)
+
+
+def first_line(s: str) -> str:
+    return s.strip().splitlines()[0] if s.strip() else s
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,101 @@
+"""TemporalDeployer's generic bento service: serves one MLflow model (python_function flavour).
+
+package.py copies this file into a build directory next to td_bento.json, which names the model in
+the BentoML model store (imported with bentoml.mlflow.import_model), and builds the bento from it.
+
+Endpoints:
+  POST /predict   {"rows": [[1.0, 2.0, 3.0], ...]} or {"rows": [{"f0": 1.0, ...}, ...]}
+                  -> {"predictions": [...]}; bad input is a 400, a model failure a 500.
+  GET  /livez, /readyz   BentoML's own liveness and readiness.
+  GET  /metrics   Prometheus: BentoML's bentoml_service_request_total (labels endpoint,
+                  http_response_code), bentoml_service_request_duration_seconds (histogram),
+                  bentoml_service_request_in_progress; plus td_predict_errors_total.
+
+Fault switch for tests, off by default: TD_FAULT=error makes every predict fail with a 500 (counted
+as an error); TD_FAULT_LATENCY_MS=N delays every predict by N milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import time
+import typing as t
+
+import bentoml
+import numpy as np
+import pandas as pd
+from bentoml.exceptions import InvalidArgument
+
+_META = json.loads((pathlib.Path(__file__).resolve().parent / "td_bento.json").read_text())
+
+_errors = bentoml.metrics.Counter(
+    name="td_predict_errors_total",
+    documentation="Predict calls that failed, by kind (input: 400, model: 500, fault: injected 500)",
+    labelnames=["kind"],
+)
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the TD_FAULT=error switch."""
+
+
+@bentoml.service(name=_META["service_name"], traffic={"timeout": 60}, workers=1)
+class ModelService:
+    model_ref = bentoml.models.BentoModel(_META["model_tag"])
+
+    def __init__(self) -> None:
+        self.fault, self.delay_s = _fault_switch()
+        self.model = bentoml.mlflow.load_model(self.model_ref)
+        schema = self.model.metadata.get_input_schema()
+        self.columns = schema.input_names() if schema is not None and schema.has_input_names() else None
+
+    @bentoml.api(route="/predict")
+    def predict(self, rows: t.List[t.Any]) -> t.Dict[str, t.Any]:
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)
+        if self.fault == "error":
+            _errors.labels(kind="fault").inc()
+            raise InjectedFault("fault injected by TD_FAULT=error")
+        try:
+            data = self._frame(rows)
+        except (TypeError, ValueError) as e:
+            _errors.labels(kind="input").inc()
+            raise InvalidArgument(f"rows: {e}") from e
+        try:
+            out = self.model.predict(data)
+        except Exception:
+            _errors.labels(kind="model").inc()
+            raise
+        return {"predictions": _jsonable(out)}
+
+    def _frame(self, rows: t.List[t.Any]) -> t.Any:
+        if not rows:
+            raise ValueError("want a non-empty list of rows")
+        if all(isinstance(r, dict) for r in rows):
+            return pd.DataFrame(rows)
+        if all(isinstance(r, (list, tuple)) for r in rows):
+            if self.columns is not None and all(len(r) == len(self.columns) for r in rows):
+                return pd.DataFrame(rows, columns=self.columns)
+            return np.asarray(rows, dtype=float)
+        raise ValueError("every row must be an object (column -> value) or an array of numbers")
+
+
+def _fault_switch() -> t.Tuple[str, float]:
+    """Reads TD_FAULT and TD_FAULT_LATENCY_MS once; a bad value stops the service at start-up."""
+    fault = os.environ.get("TD_FAULT", "").strip().lower()
+    if fault not in ("", "off", "error"):
+        raise ValueError(f"TD_FAULT={fault!r}: want error (or unset/off)")
+    delay_ms = float(os.environ.get("TD_FAULT_LATENCY_MS", "") or 0)
+    if delay_ms < 0:
+        raise ValueError(f"TD_FAULT_LATENCY_MS={delay_ms}: want a non-negative number")
+    return fault, delay_ms / 1000.0
+
+
+def _jsonable(out: t.Any) -> t.Any:
+    if isinstance(out, pd.DataFrame):
+        return out.to_dict(orient="records")
+    if isinstance(out, pd.Series):
+        return out.tolist()
+    return np.asarray(out).tolist()

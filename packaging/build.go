@@ -1,0 +1,156 @@
+package packaging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// built is what the build script (infra/bento/package.py) reports on its last stdout line.
+type built struct {
+	OK             bool     `json:"ok"`
+	Kind           string   `json:"kind"` // on failure
+	Message        string   `json:"message"`
+	BentoTag       string   `json:"bento_tag"`
+	Archive        string   `json:"archive"`
+	ModelTag       string   `json:"model_tag"`
+	Flavour        string   `json:"flavour"`
+	Flavours       []string `json:"flavours"`
+	ModelUUID      string   `json:"model_uuid"`
+	CreationTime   string   `json:"creation_time"`
+	BentoMLVersion string   `json:"bentoml_version"`
+	MLflowVersion  string   `json:"mlflow_version"`
+
+	created time.Time
+}
+
+// scriptKinds maps the script's error kinds (and exit codes) to ours.
+var scriptKinds = map[string]ErrorKind{
+	"model_not_found":     KindModelNotFound,
+	"unsupported_flavour": KindUnsupportedFlavour,
+	"invalid_argument":    KindInvalidRequest,
+	"mlflow_unavailable":  KindMLflowUnavailable,
+	"build_failed":        KindBuildFailed,
+}
+
+// build runs the build script: MLflow model → BentoML model store → bento → .bento archive.
+func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, error) {
+	op := "build bento " + bentoTag + " from " + modelURI
+	bctx, cancel := context.WithTimeout(ctx, b.cfg.BuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(bctx, b.cfg.Python, b.cfg.Script, "--model-uri", modelURI, "--bento-tag", bentoTag,
+		"--out-dir", filepath.Join(b.cfg.Home, "exports"), "--tracking-uri", b.cfg.TrackingURI)
+	cmd.Dir = b.cfg.Home
+	cmd.Env = b.scriptEnv()
+	// BentoML may start helpers; a cancelled activity takes the whole process group down.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	runErr := cmd.Run()
+	switch {
+	case ctx.Err() != nil:
+		return built{}, fmt.Errorf("%s: %w", op, ctx.Err())
+	case bctx.Err() != nil:
+		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: fmt.Sprintf("timed out after %s; stderr tail:\n%s",
+			b.cfg.BuildTimeout, stderr.lastLines(20))}
+	}
+	res, err := parseBuilt(stdout.String())
+	if err != nil {
+		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: fmt.Sprintf("%v (exit: %v); stderr tail:\n%s",
+			err, runErr, stderr.lastLines(20))}
+	}
+	if !res.OK {
+		kind, ok := scriptKinds[res.Kind]
+		if !ok {
+			kind = KindBuildFailed
+		}
+		msg := res.Message
+		if kind == KindBuildFailed {
+			msg += "\nstderr tail:\n" + stderr.lastLines(20)
+		}
+		return built{}, &Error{Kind: kind, Op: op, Msg: msg}
+	}
+	if runErr != nil {
+		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: "script reported success but failed", Err: runErr}
+	}
+	if res.BentoTag != bentoTag || !filepath.IsAbs(res.Archive) {
+		return built{}, newError(KindBuildFailed, op, "script reported bento %q, archive %q", res.BentoTag, res.Archive)
+	}
+	if res.created, err = time.Parse(time.RFC3339Nano, res.CreationTime); err != nil {
+		return built{}, newError(KindBuildFailed, op, "bento creation time %q: %v", res.CreationTime, err)
+	}
+	res.created = res.created.UTC().Truncate(time.Second)
+	return res, nil
+}
+
+// scriptEnv is the worker's environment plus BentoML's store and no usage tracking. MLflow's
+// client retries a refused connection for minutes by default; two retries here, the activity's
+// retry policy does the rest.
+func (b *BentoML) scriptEnv() []string {
+	env := append(os.Environ(),
+		"BENTOML_HOME="+b.cfg.Home,
+		"BENTOML_DO_NOT_TRACK=true",
+		"MLFLOW_DISABLE_TELEMETRY=true",
+		"DO_NOT_TRACK=true",
+		"PYTHONUNBUFFERED=1",
+		"MLFLOW_TRACKING_URI="+b.cfg.TrackingURI,
+	)
+	if os.Getenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES") == "" {
+		env = append(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=2")
+	}
+	return env
+}
+
+// parseBuilt reads the JSON object on the script's last non-empty stdout line.
+func parseBuilt(stdout string) (built, error) {
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" {
+		return built{}, errors.New("build script printed no result")
+	}
+	var res built
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		return built{}, fmt.Errorf("build script result %q: %w", truncate(last, 300), err)
+	}
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) lastLines(n int) string {
+	lines := strings.Split(strings.TrimRight(string(t.buf), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
