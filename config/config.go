@@ -18,6 +18,7 @@ type Config struct {
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
 	Probe             ProbeConfig
 	Packaging         PackagingConfig
+	Cluster           ClusterConfig
 	Policy            Policy
 }
 
@@ -84,6 +85,7 @@ func Defaults() Config {
 		LogLevel:          "info",
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),
+		Cluster:           DefaultCluster(),
 		Policy:            DefaultPolicy(),
 	}
 }
@@ -129,6 +131,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
 	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
+	r.cluster(&c.Cluster)
 	k := &c.Packaging
 	r.str("DEPLOYER_OCI_REPOSITORY", &k.OCIRepository)
 	r.str("DEPLOYER_BASE_IMAGE", &k.BaseImage)
@@ -157,6 +160,9 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 func (c Config) validate() error {
+	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
 	switch {
 	case c.Probe.Attempts < 1:
 		return fmt.Errorf("DEPLOYER_PROBE_ATTEMPTS must be at least 1, got %d", c.Probe.Attempts)

@@ -25,6 +25,9 @@ func TestLoadDefaults(t *testing.T) {
 			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",
 			BentoPython: ".cache/venv/bin/python", BentoScript: "infra/bento/package.py", BuildTimeout: 15 * time.Minute,
 		},
+		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true,
+			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
+			HarnessDir: ".cache/harness"},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,

@@ -192,6 +192,11 @@ func (w *run) packageModel(ctx workflow.Context) error {
 		w.outcome(ctx, NodePackageModel, "", "failed", err.Error())
 		return err
 	}
+	inputs := map[string]any{"manifest": w.artifact.Manifest, "image": w.artifact.Image, "sha256": w.artifact.SHA256}
+	d := w.decision(ctx, "artifact", "published", "", "packager", w.info.WorkflowExecution.ID, inputs)
+	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+		return err
+	}
 	w.outcome(ctx, NodePackageModel, "", "ok", w.artifact.BentoTag+" → "+w.artifact.Image)
 	return nil
 }

@@ -64,6 +64,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	cluster, stopCluster, err := newCluster(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopCluster()
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
 		Logger: tlog.NewStructuredLogger(log),
@@ -82,6 +87,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if packager != nil {
 		acts.Packager = packager
 	}
+	if cluster != nil {
+		acts.Cluster = cluster
+	}
 	w := worker.New(c, contract.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
@@ -90,7 +98,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL),
-		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil)
+		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
+		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints)
 	<-ctx.Done()
 	log.Info("stopping worker: finishing in-flight tasks")
 	w.Stop()

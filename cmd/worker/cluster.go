@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/harness"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+)
+
+// newCluster builds the Kubernetes backend the configuration asks for (nil when none). The
+// returned stop releases what it started (the loopback harness's servers).
+func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), error) {
+	c := cfg.Cluster
+	if !c.Configured() {
+		return nil, func() {}, nil
+	}
+	rc, err := restConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	opt := kube.Options{Namespace: c.Namespace, ProgressDeadline: c.ProgressDeadline, ScaleDownDelay: c.ScaleDownDelay, Log: log}
+	if c.ScaleDownDelay == 0 {
+		opt.ScaleDownDelay = -1 // zero means none, not the default
+	}
+	stop := func() {}
+	switch c.Endpoints {
+	case "ingress":
+		opt.Endpoints = kube.IngressHost{BaseURL: c.IngressURL}
+	case "loopback-harness":
+		h := &harness.Loopback{BentoML: bentomlNextTo(cfg.Packaging.BentoPython), Dir: c.HarnessDir,
+			Insecure: cfg.Packaging.OCIInsecure, Log: log}
+		opt.Endpoints, stop = h, h.Close
+		log.Warn("endpoints come from the loopback harness: a test and demo aid, not for production")
+	}
+	var gw *kube.GatewayRouter
+	if c.Router == "gateway" || c.ShadowMirror {
+		gwc, err := gwclient.NewForConfig(rc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gateway api client: %w", err)
+		}
+		gw = kube.NewGatewayRouter(cs, gwc, opt, kube.ParentRef{Name: c.Gateway, Namespace: c.GatewayNamespace})
+	}
+	var router kube.Router = kube.NewReplicaRouter(cs, opt, gw)
+	if c.Router == "gateway" {
+		router = gw
+	}
+	k, err := kube.New(cs, router, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, stop, nil
+}
+
+func restConfig(c config.ClusterConfig) (*rest.Config, error) {
+	if c.Mode == "in-cluster" {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config: %w", err)
+		}
+		return rc, nil
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", c.Kubeconfig, err)
+	}
+	return rc, nil
+}
+
+// bentomlNextTo finds the bentoml executable beside the packaging Python.
+func bentomlNextTo(python string) string {
+	return filepath.Join(filepath.Dir(python), "bentoml")
+}

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// ClusterConfig configures the Kubernetes backend. With no kubeconfig and no in-cluster mode the
+// worker has no cluster (runs that deploy fail with BackendNotConfigured).
+type ClusterConfig struct {
+	Mode             string        // DEPLOYER_CLUSTER: "" (kubeconfig if KUBECONFIG is set), "in-cluster", "none"
+	Kubeconfig       string        // KUBECONFIG: path of a kubeconfig
+	Namespace        string        // DEPLOYER_NAMESPACE: where workloads go, default "models"
+	Router           string        // DEPLOYER_ROUTER: "replica" (default, plain Kubernetes) or "gateway" (HTTPRoute weights)
+	Gateway          string        // DEPLOYER_GATEWAY: the Gateway routes attach to, default "models"
+	GatewayNamespace string        // DEPLOYER_GATEWAY_NAMESPACE: default: the workloads' namespace
+	ShadowMirror     bool          // DEPLOYER_SHADOW_MIRROR: mirror live traffic to shadows (Gateway API), default true
+	ProgressDeadline time.Duration // DEPLOYER_PROGRESS_DEADLINE: a rollout without progress fails, default 600s
+	ScaleDownDelay   time.Duration // DEPLOYER_SCALE_DOWN_DELAY: old canary kept after promotion, default 30s
+	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default), "ingress", "loopback-harness" (tests and demo only)
+	IngressURL       string        // DEPLOYER_INGRESS_URL: base URL when DEPLOYER_ENDPOINTS=ingress
+	HarnessDir       string        // DEPLOYER_HARNESS_DIR: loopback harness work dir, default .cache/harness
+}
+
+// Configured reports whether the worker gets a cluster.
+func (c ClusterConfig) Configured() bool {
+	return c.Mode == "in-cluster" || (c.Mode == "" && c.Kubeconfig != "")
+}
+
+// DefaultCluster is the cluster configuration with no environment overrides.
+func DefaultCluster() ClusterConfig {
+	return ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true,
+		ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
+		HarnessDir: ".cache/harness"}
+}
+
+func (r *reader) cluster(c *ClusterConfig) {
+	r.str("DEPLOYER_CLUSTER", &c.Mode)
+	r.str("KUBECONFIG", &c.Kubeconfig)
+	r.str("DEPLOYER_NAMESPACE", &c.Namespace)
+	r.str("DEPLOYER_ROUTER", &c.Router)
+	r.str("DEPLOYER_GATEWAY", &c.Gateway)
+	r.str("DEPLOYER_GATEWAY_NAMESPACE", &c.GatewayNamespace)
+	r.bool("DEPLOYER_SHADOW_MIRROR", &c.ShadowMirror)
+	r.dur("DEPLOYER_PROGRESS_DEADLINE", &c.ProgressDeadline)
+	r.dur("DEPLOYER_SCALE_DOWN_DELAY", &c.ScaleDownDelay)
+	r.str("DEPLOYER_ENDPOINTS", &c.Endpoints)
+	r.str("DEPLOYER_INGRESS_URL", &c.IngressURL)
+	r.str("DEPLOYER_HARNESS_DIR", &c.HarnessDir)
+}
+
+func (c ClusterConfig) validate() error {
+	switch {
+	case c.Mode != "" && c.Mode != "in-cluster" && c.Mode != "none":
+		return fmt.Errorf("DEPLOYER_CLUSTER must be in-cluster or none, got %q", c.Mode)
+	case c.Router != "replica" && c.Router != "gateway":
+		return fmt.Errorf("DEPLOYER_ROUTER must be replica or gateway, got %q", c.Router)
+	case c.Endpoints != "service-dns" && c.Endpoints != "ingress" && c.Endpoints != "loopback-harness":
+		return fmt.Errorf("DEPLOYER_ENDPOINTS must be service-dns, ingress or loopback-harness, got %q", c.Endpoints)
+	case c.Endpoints == "ingress" && c.IngressURL == "":
+		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
+	case c.ProgressDeadline < time.Second:
+		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")
+	}
+	return nil
+}
