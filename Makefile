@@ -1,5 +1,5 @@
 # TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
-.PHONY: demo demo-stop test bootstrap worker bench postgres-start postgres-stop vet
+.PHONY: demo demo-stop test bootstrap worker bench postgres-start postgres-stop vet cluster cluster-stop
 
 demo: bootstrap
 	bash infra/scripts/demo.sh
@@ -27,3 +27,11 @@ postgres-start:
 
 postgres-stop:
 	bash infra/scripts/postgres.sh stop
+
+# A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# KWOK), built from the Go module proxy on first use (~20 min cold); prints the kubeconfig path.
+cluster:
+	bash infra/cluster/build.sh && bash infra/cluster/cluster.sh start
+
+cluster-stop:
+	bash infra/cluster/cluster.sh stop
