@@ -88,7 +88,14 @@ func (l *Loopback) Close() {
 }
 
 func (l *Loopback) start(ctx context.Context, image, slot string) (*server, error) {
-	work := filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36))
+	bin, err := filepath.Abs(l.BentoML) // the server runs in its own directory
+	if err != nil {
+		return nil, err
+	}
+	work, err := filepath.Abs(filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36)))
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
@@ -98,7 +105,7 @@ func (l *Loopback) start(ctx context.Context, image, slot string) (*server, erro
 	}
 	env := append(append(os.Environ(), "BENTOML_HOME="+filepath.Join(work, "bentoml"), "BENTOML_DO_NOT_TRACK=true",
 		"PYTHONUNBUFFERED=1"), l.Env...)
-	tag, err := l.importBento(ctx, archive, env)
+	tag, err := importBento(ctx, bin, archive, env)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +117,7 @@ func (l *Loopback) start(ctx context.Context, image, slot string) (*server, erro
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(l.BentoML, "serve", tag, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd := exec.Command(bin, "serve", tag, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, work, logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -189,8 +196,8 @@ func extractBento(r io.Reader, prefix, work string) (string, error) {
 
 var importedTag = regexp.MustCompile(`Bento\(tag="([^"]+)"\)`)
 
-func (l *Loopback) importBento(ctx context.Context, archive string, env []string) (string, error) {
-	cmd := exec.CommandContext(ctx, l.BentoML, "import", archive)
+func importBento(ctx context.Context, bin, archive string, env []string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, "import", archive)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	m := importedTag.FindSubmatch(out)

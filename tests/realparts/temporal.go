@@ -114,6 +114,7 @@ func StartWorker(t testing.TB, env ...string) *Worker {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin)
+	cmd.Dir = Root() // relative defaults (.cache/venv, infra/bento) are the repository's, as for `make worker`
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
