@@ -8,6 +8,8 @@
 #   cluster.sh status      each component's pid and the API server's /readyz
 #   cluster.sh kubeconfig  print the kubeconfig path
 #   cluster.sh clean       stop, then delete the run dir (etcd data, certificates, logs)
+#   cluster.sh gateway-crds  install the Gateway API standard CRDs shipped in the Go module the
+#                          project pins (server-side apply), so HTTPRoutes (canary weights, shadow mirror) exist
 #
 # Env: CLUSTER_RUN_DIR (default .cache/cluster/run: state, pki/, logs/, pids/, kubeconfig),
 #      CLUSTER_BIN_DIR (default .cache/cluster/bin), CLUSTER_NODES (fake nodes, default 3),
@@ -364,6 +366,28 @@ do_status() {
   return $rc
 }
 
+# do_gateway_crds: apply config/crd/standard/*.yaml of sigs.k8s.io/gateway-api (the version in go.mod)
+# with server-side apply, then wait until each CRD is Established.
+do_gateway_crds() {
+  load_ports
+  local dir f name
+  dir=$(cd "$root" && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+  for f in "$dir"/config/crd/standard/*.yaml; do
+    name=$(awk '/^  name: /{print $2; exit}' "$f")
+    api_curl "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/$name?fieldManager=temporaldeployer&force=true" \
+      -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary "@$f" -o /dev/null -w '' || return 1
+  done
+  for f in "$dir"/config/crd/standard/*.yaml; do
+    name=$(awk '/^  name: /{print $2; exit}' "$f")
+    for _ in $(seq 1 60); do
+      api_curl "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/$name" | tr -d ' \n' |
+        grep -q '"type":"Established","status":"True"' && break
+      sleep 0.5
+    done
+  done
+  say "gateway api CRDs installed from $dir"
+}
+
 case "${1:-}" in
   start) do_start ;;
   stop) do_stop ;;
@@ -372,5 +396,6 @@ case "${1:-}" in
     [ -f "$run/kubeconfig" ] || { say "no kubeconfig yet; run: cluster.sh start"; exit 1; }
     echo "$run/kubeconfig" ;;
   clean) do_stop; rm -rf "$run"; say "removed $run" ;;
+  gateway-crds) do_gateway_crds ;;
   *) echo "usage: $0 start|stop|status|kubeconfig|clean" >&2; exit 2 ;;
 esac
