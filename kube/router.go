@@ -79,7 +79,13 @@ func (r *ReplicaRouter) SetWeight(ctx context.Context, stable Spec, weight int) 
 		if err != nil {
 			return err
 		}
-		if err := r.w.waitRollout(ctx, s.name); err != nil {
+		wait := r.w.waitRollout
+		if weight == 0 && s.name == stableName {
+			// Traffic back to stable needs its capacity, not a finished rollout: after a failed
+			// rollout of the stable itself its old pods still serve, and Restore rolls it back next.
+			wait = r.w.waitCapacity
+		}
+		if err := wait(ctx, s.name); err != nil {
 			return err
 		}
 	}

@@ -61,6 +61,17 @@ func (w workloads) scale(ctx context.Context, name string, replicas int32) error
 // replicas are updated and available, with no old pods left. A Deployment the controller marks
 // ProgressDeadlineExceeded, or one still not done a little after the deadline, is a RolloutError.
 func (w workloads) waitRollout(ctx context.Context, name string) error {
+	return w.waitFor(ctx, name, rolledOut)
+}
+
+// waitCapacity waits until a Deployment has its desired replicas available (hasCapacity).
+func (w workloads) waitCapacity(ctx context.Context, name string) error {
+	return w.waitFor(ctx, name, hasCapacity)
+}
+
+// waitFor polls a Deployment until check says it is done or failed, or the deadline (plus a
+// margin) passes.
+func (w workloads) waitFor(ctx context.Context, name string, check func(*appsv1.Deployment) (bool, string)) error {
 	give := time.Now().Add(w.deadline + 30*time.Second)
 	for {
 		d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, name, metav1.GetOptions{})
@@ -70,7 +81,7 @@ func (w workloads) waitRollout(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("deployment %s.%s get: %w", name, w.ns, err)
 		}
-		if done, reason := rolledOut(d); done {
+		if done, reason := check(d); done {
 			return nil
 		} else if reason != "" {
 			return &RolloutError{Name: name, Reason: reason}
@@ -86,20 +97,52 @@ func (w workloads) waitRollout(ctx context.Context, name string) error {
 	}
 }
 
-// rolledOut reports whether a Deployment finished rolling out, or why it never will.
+// rolledOut reports whether a Deployment finished rolling out, or why it never will. A finished
+// rollout wins over a ProgressDeadlineExceeded condition (the controller keeps a failed rollout's
+// condition when the Deployment is merely scaled, e.g. a failed canary scaled to zero), and the
+// condition only counts once the controller observed the newest generation (right after a
+// rollback is applied, the condition still describes the failed template).
 func rolledOut(d *appsv1.Deployment) (done bool, failed string) {
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
-			return false, fmt.Sprintf("progress deadline (%ds) exceeded: %s", deref(d.Spec.ProgressDeadlineSeconds), c.Message)
-		}
-	}
 	want := int32(1)
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
 	}
 	st := d.Status
-	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want && st.AvailableReplicas == want &&
-		st.Replicas == want, ""
+	observed := st.ObservedGeneration >= d.Generation
+	if observed && st.UpdatedReplicas == want && st.AvailableReplicas == want && st.Replicas == want {
+		return true, ""
+	}
+	if !observed {
+		return false, ""
+	}
+	return false, deadlineExceeded(d)
+}
+
+// deadlineExceeded is why the Deployment controller gave up on a rollout ("" if it did not).
+func deadlineExceeded(d *appsv1.Deployment) string {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return fmt.Sprintf("progress deadline (%ds) exceeded: %s", deref(d.Spec.ProgressDeadlineSeconds), c.Message)
+		}
+	}
+	return ""
+}
+
+// hasCapacity reports whether a Deployment has its desired replicas available, whatever template
+// they run, or why it never will: what moving traffic onto it needs. A stable workload whose own
+// rollout failed still serves with its old pods (maxUnavailable 0 kept them).
+func hasCapacity(d *appsv1.Deployment) (done bool, failed string) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if d.Status.ObservedGeneration < d.Generation {
+		return false, ""
+	}
+	if d.Status.AvailableReplicas >= want {
+		return true, ""
+	}
+	return false, deadlineExceeded(d)
 }
 
 // available returns a Deployment's available replicas (0 when it does not exist).
