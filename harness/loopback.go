@@ -251,15 +251,10 @@ func (sv *server) alive() bool {
 	}
 }
 
-// stop ends the server's process group: SIGTERM, then SIGKILL after 10 s.
+// stop ends the server and its workers.
 func (sv *server) stop() {
-	_ = syscall.Kill(-sv.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-sv.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-sv.cmd.Process.Pid, syscall.SIGKILL)
-		<-sv.done
-	}
+	StopTree(sv.cmd.Process.Pid, 10*time.Second)
+	<-sv.done
 }
 
 func freePort() (int, error) {

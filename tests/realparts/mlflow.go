@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/temporaldeployer/temporaldeployer/harness"
 	"net"
 	"net/http"
 	"os"
@@ -191,6 +192,8 @@ func waitHealthy(baseURL string, exited <-chan struct{}, timeout time.Duration) 
 // briefly for it to go, so nothing writes into the temp dir while it is removed. SIGKILL outright:
 // the data is throwaway, and a graceful SIGTERM shutdown takes ~5 s.
 func stopGroup(pid int, exited <-chan struct{}) {
+	// Servers' workers may run in sessions of their own (bentoml's do): stop the whole tree first.
+	harness.StopTree(pid, 5*time.Second)
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	deadline := time.After(5 * time.Second)
 	select {

@@ -3,6 +3,7 @@ package realparts
 import (
 	"context"
 	"fmt"
+	"github.com/temporaldeployer/temporaldeployer/harness"
 	"io"
 	"log/slog"
 	"os"
@@ -132,11 +133,13 @@ func StartWorker(t testing.TB, env ...string) *Worker {
 	return w
 }
 
-// Kill stops the worker at once (SIGKILL), as a crash would.
+// Kill stops the worker at once, as a crash would, and with it what it started (the loopback
+// harness's model servers, which would otherwise outlive the test).
 func (w *Worker) Kill() {
 	if w.cmd.ProcessState != nil {
 		return
 	}
+	harness.StopTree(w.cmd.Process.Pid, 0)
 	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
 	_ = w.cmd.Wait()
 }
