@@ -75,11 +75,12 @@ func New(cs kubernetes.Interface, router Router, opt Options) (*Kubernetes, erro
 var applyOpts = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 
 // Deploy applies a workload (Deployment, Services, and for stable and shadow an HPA and a PDB)
-// and waits for its rollout. A canary starts with one pod; SetWeight sizes it.
+// and waits for its rollout. A canary starts as the router says (no traffic before its first
+// weight); SetWeight sizes it.
 func (k *Kubernetes) Deploy(ctx context.Context, s Spec) (Rollout, error) {
 	replicas := int32(s.Scaling.Replicas)
 	if s.Role == RoleCanary {
-		replicas = 1
+		replicas = k.router.CanaryStart()
 	}
 	if err := k.apply(ctx, s, replicas); err != nil {
 		return Rollout{}, err

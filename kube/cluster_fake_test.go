@@ -163,7 +163,7 @@ func TestDeploy(t *testing.T) {
 			"patch namespaces models", "patch deployments fraud-staging", "patch services fraud-staging",
 			"patch services fraud-staging-stable", "patch horizontalpodautoscalers fraud-staging", "patch poddisruptionbudgets fraud-staging",
 		}, "http://fraud-staging.models.svc.cluster.local", ""},
-		{"production", RoleCanary, 1, []string{
+		{"production", RoleCanary, 0, []string{ // replica router: no canary pod before the first weight
 			"patch namespaces models", "patch deployments fraud-production-canary", "patch services fraud-production",
 			"patch services fraud-production-canary",
 		}, "http://fraud-production-canary.models.svc.cluster.local", ""},

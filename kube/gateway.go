@@ -165,6 +165,9 @@ func (g *GatewayRouter) Weight(ctx context.Context, deploymentName, environment 
 	return st.canaryWeight, err
 }
 
+// CanaryStart: one pod, proven to start before any traffic; the route gives it none until SetWeight.
+func (g *GatewayRouter) CanaryStart() int32 { return 1 }
+
 // Detach deletes the environment's route, and a shadow's mirror from the live routes.
 func (g *GatewayRouter) Detach(ctx context.Context, deploymentName, environment string) error {
 	name := instance(deploymentName, environment)

@@ -21,6 +21,8 @@ type Router interface {
 	Weight(ctx context.Context, deploymentName, environment string) (int, error)
 	// Detach removes what Attach made for an environment.
 	Detach(ctx context.Context, deploymentName, environment string) error
+	// CanaryStart is how many pods a new canary starts with, before its first weight.
+	CanaryStart() int32
 }
 
 // ReplicaRouter splits traffic by pod counts behind the environment's one Service: plain
@@ -103,6 +105,10 @@ func (r *ReplicaRouter) Weight(ctx context.Context, deploymentName, environment 
 	}
 	return EffectiveWeight(st, ca), nil
 }
+
+// CanaryStart: none. Every pod behind the environment's one Service takes traffic, so a canary pod
+// started early would serve before the first step; the first SetWeight starts (and checks) it.
+func (r *ReplicaRouter) CanaryStart() int32 { return 0 }
 
 func (r *ReplicaRouter) Detach(ctx context.Context, deploymentName, environment string) error {
 	if r.mirror == nil {

@@ -87,7 +87,7 @@ func (w workloads) waitFor(ctx context.Context, name string, check func(*appsv1.
 			return &RolloutError{Name: name, Reason: reason}
 		}
 		if time.Now().After(give) {
-			return &RolloutError{Name: name, Reason: fmt.Sprintf("no complete rollout within %s", w.deadline)}
+			return &RolloutError{Name: name, Reason: fmt.Sprintf("no complete rollout within the progress deadline (%s) plus 30s of grace: pods not scheduled or never ready", w.deadline)}
 		}
 		select {
 		case <-ctx.Done():

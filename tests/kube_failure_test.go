@@ -94,8 +94,9 @@ func TestKubeFailingRollout(t *testing.T) {
 	}
 }
 
-// TestKubeFailingCanary: a canary that can never become Ready fails its Deploy on the progress
-// deadline, and the rollback (Restore to the stable's known-good spec) scales it to zero and keeps
+// TestKubeFailingCanary: a canary that can never become Ready fails on the progress deadline — at
+// its Deploy with the Gateway router (one pod, no traffic), at its first weight with the replica
+// router (which starts a canary with no pods, so none serves before the first step) — and the rollback (Restore to the stable's known-good spec) scales it to zero and keeps
 // all traffic on the untouched stable — although the failed canary's Deployment still carries the
 // controller's ProgressDeadlineExceeded condition after being scaled. With each router.
 func TestKubeFailingCanary(t *testing.T) {
@@ -114,6 +115,12 @@ func TestKubeFailingCanary(t *testing.T) {
 			bad.Resources = map[string]string{"cpu": "500", "memory": "256Mi"}
 			began := time.Now()
 			_, err := k.Deploy(e.ctx, bad)
+			if router == "replica" {
+				if err != nil {
+					t.Fatalf("deploy of a replica-routed canary (no pods yet): %v", err)
+				}
+				err = k.SetWeight(e.ctx, "iris", "production", 5)
+			}
 			var re *kube.RolloutError
 			if !errors.As(err, &re) || !strings.Contains(err.Error(), "progress deadline") || re.Name != "iris-production-canary" {
 				t.Fatalf("deploy of an unschedulable canary: %v; want a RolloutError on the canary naming the progress deadline", err)
