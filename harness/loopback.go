@@ -12,16 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -48,9 +43,7 @@ var _ kube.Endpoints = (*Loopback)(nil)
 
 type server struct {
 	image string
-	url   string
-	cmd   *exec.Cmd
-	done  chan struct{}
+	*Server
 }
 
 // Endpoint serves the spec's image for the Service (reusing a server already serving that image)
@@ -63,10 +56,10 @@ func (l *Loopback) Endpoint(ctx context.Context, s kube.Spec, service, namespace
 		l.servers = map[string]*server{}
 	}
 	if sv, ok := l.servers[key]; ok {
-		if sv.image == s.Image && sv.alive() {
-			return sv.url, nil
+		if sv.image == s.Image && sv.Alive() {
+			return sv.URL, nil
 		}
-		sv.stop()
+		sv.Stop()
 		delete(l.servers, key)
 	}
 	sv, err := l.start(ctx, s.Image, strings.ReplaceAll(key, "/", "_"))
@@ -74,7 +67,7 @@ func (l *Loopback) Endpoint(ctx context.Context, s kube.Spec, service, namespace
 		return "", fmt.Errorf("loopback harness: serve %s for %s: %w", s.Image, key, err)
 	}
 	l.servers[key] = sv
-	return sv.url, nil
+	return sv.URL, nil
 }
 
 // Close stops every server.
@@ -82,20 +75,13 @@ func (l *Loopback) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, sv := range l.servers {
-		sv.stop()
+		sv.Stop()
 		delete(l.servers, k)
 	}
 }
 
 func (l *Loopback) start(ctx context.Context, image, slot string) (*server, error) {
-	bin, err := filepath.Abs(l.BentoML) // the server runs in its own directory
-	if err != nil {
-		return nil, err
-	}
-	work, err := filepath.Abs(filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36)))
-	if err != nil {
-		return nil, err
-	}
+	work := filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
@@ -103,35 +89,12 @@ func (l *Loopback) start(ctx context.Context, image, slot string) (*server, erro
 	if err != nil {
 		return nil, err
 	}
-	env := append(append(os.Environ(), "BENTOML_HOME="+filepath.Join(work, "bentoml"), "BENTOML_DO_NOT_TRACK=true",
-		"PYTHONUNBUFFERED=1"), l.Env...)
-	tag, err := importBento(ctx, bin, archive, env)
+	srv, err := Serve(ctx, ServeOptions{BentoML: l.BentoML, Target: archive, Dir: work, Env: l.Env, Ready: l.Ready})
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(filepath.Join(work, "serve.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", tag, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, work, logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("bentoml serve: %w", err)
-	}
-	sv := &server{image: image, url: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logFile.Close(); close(sv.done) }()
-	if err := sv.waitReady(ctx, l.readyTimeout()); err != nil {
-		sv.stop()
-		return nil, fmt.Errorf("%w (log: %s)", err, logFile.Name())
-	}
-	l.logger().Info("loopback harness serving", "image", image, "url", sv.url, "slot", slot)
-	return sv, nil
+	l.logger().Info("loopback harness serving", "image", image, "url", srv.URL, "slot", slot)
+	return &server{image: image, Server: srv}, nil
 }
 
 // pullBento fetches the image and writes the .bento archive its layer carries.
@@ -194,81 +157,9 @@ func extractBento(r io.Reader, prefix, work string) (string, error) {
 	}
 }
 
-var importedTag = regexp.MustCompile(`Bento\(tag="([^"]+)"\)`)
-
-func importBento(ctx context.Context, bin, archive string, env []string) (string, error) {
-	cmd := exec.CommandContext(ctx, bin, "import", archive)
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	m := importedTag.FindSubmatch(out)
-	if err != nil || m == nil {
-		return "", fmt.Errorf("bentoml import %s: %v: %s", archive, err, tail(string(out), 600))
-	}
-	return string(m[1]), nil
-}
-
-func (l *Loopback) readyTimeout() time.Duration {
-	if l.Ready > 0 {
-		return l.Ready
-	}
-	return 3 * time.Minute
-}
-
 func (l *Loopback) logger() *slog.Logger {
 	if l.Log != nil {
 		return l.Log
 	}
 	return slog.Default()
-}
-
-func (sv *server) waitReady(ctx context.Context, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-sv.done:
-			return errors.New("bentoml serve exited before it was ready")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-		if resp, err := client.Get(sv.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("not ready within %s", timeout)
-}
-
-func (sv *server) alive() bool {
-	select {
-	case <-sv.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the server and its workers.
-func (sv *server) stop() {
-	StopTree(sv.cmd.Process.Pid, 10*time.Second)
-	<-sv.done
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
