@@ -3,7 +3,11 @@
 // the stable error type strings callers branch on. Everything here is documented in the README.
 package contract
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+)
 
 const (
 	// TaskQueue is the task queue the worker polls.
@@ -59,5 +63,5 @@ const (
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.
 func NewError(errType, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(sprintf(format, args...), errType, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
 }

@@ -2,8 +2,6 @@ package contract
 
 import "fmt"
 
-var sprintf = fmt.Sprintf
-
 // Stage is a model version's lifecycle stage in the registry (seed 000's ladder).
 type Stage string
 

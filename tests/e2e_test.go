@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -282,5 +281,3 @@ func tagValue(tags []struct{ Key, Value string }, key string) string {
 	}
 	return ""
 }
-
-var _ = client.Options{}

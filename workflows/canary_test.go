@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -141,7 +140,7 @@ func TestDeployFailureRollsBack(t *testing.T) {
 	if len(wd.restores) != 1 || wd.restores[0].To == nil {
 		t.Errorf("restores %+v: want known-good restored", wd.restores)
 	}
-	if !errors.Is(err, err) || wd.stage != contract.StageNone {
+	if wd.stage != contract.StageNone {
 		t.Errorf("stage %s", wd.stage)
 	}
 }

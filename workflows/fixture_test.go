@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
@@ -212,5 +211,3 @@ func status(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.Statu
 	}
 	return s
 }
-
-var _ = strconv.Itoa
