@@ -9,11 +9,12 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 func (w *run) spec(env contract.Environment, role kube.Role) kube.Spec {
-	set, _ := SettingsFor(env)
+	set, _ := rules.SettingsFor(env)
 	return kube.Spec{
 		Scaling: kube.Scaling{Replicas: set.Replicas, MinReplicas: set.MinReplicas, MaxReplicas: set.MaxReplicas,
 			TargetCPUPercent: set.TargetCPUPercent},
@@ -29,7 +30,7 @@ func (w *run) spec(env contract.Environment, role kube.Role) kube.Spec {
 func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error {
 	w.enter(ctx, NodeDeployToEndpoint, rung)
 	env := rung.Environment()
-	settings, _ := SettingsFor(env)
+	settings, _ := rules.SettingsFor(env)
 	if w.live == nil { // a redeploy on the rung the version already holds: nothing was promoted
 		w.live = &liveRung{rung: rung, prevStage: w.version.Stage}
 	}
@@ -167,7 +168,7 @@ func (w *run) shadowHold(ctx workflow.Context) error {
 		return err
 	}
 	ev := w.req.Shadow
-	v := ShadowCriteria(ev, w.policy.Shadow)
+	v := rules.ShadowCriteria(ev, w.policy.Shadow)
 	d := w.decision(ctx, "shadow_criteria", verdictWord(v.Passed, "passed", "failed"), fmt.Sprint(v.Failures),
 		ev.Source, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow, "hold": w.req.ShadowHold.String()})
 	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})

@@ -10,6 +10,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
@@ -48,7 +49,7 @@ func (w *run) validatePromotion(ctx workflow.Context) error {
 	w.enter(ctx, NodeValidatePromotion, "")
 	var decisions []store.Decision
 	if w.req.Action != contract.ActionRollback {
-		gate := SuccessGate(*w.req.SuccessCriteriaMet, w.req.ValidationMetrics, w.req.ValidationThresholds)
+		gate := rules.SuccessGate(*w.req.SuccessCriteriaMet, w.req.ValidationMetrics, w.req.ValidationThresholds)
 		decisions = append(decisions, w.decision(ctx, "success_criteria", verdictWord(gate.Passed, "allowed", "denied"),
 			strings.Join(gate.Failures, "; "), "caller-supplied", w.req.RequestedBy, map[string]any{
 				"success_criteria_met": *w.req.SuccessCriteriaMet, "validation_metrics": w.req.ValidationMetrics,
@@ -57,7 +58,7 @@ func (w *run) validatePromotion(ctx workflow.Context) error {
 			return w.deny(ctx, decisions, contract.ErrSuccessCriteriaNotMet, strings.Join(gate.Failures, "; "))
 		}
 	}
-	rungs, err := Rungs(w.version.Stage, w.req.Action, w.req.Environment)
+	rungs, err := rules.Rungs(w.version.Stage, w.req.Action, w.req.Environment)
 	ladder := map[string]any{"current_stage": w.version.Stage, "action": w.req.Action,
 		"target_environment": w.req.Environment, "rungs": rungs}
 	if err != nil {
@@ -85,7 +86,7 @@ func (w *run) deny(ctx workflow.Context, decisions []store.Decision, errType, re
 // default, a human approval before anything moves.
 func (w *run) validateRung(ctx workflow.Context, rung contract.Stage) error {
 	w.enter(ctx, NodeValidatePromotion, rung)
-	if w.version.Stage != rung && !TransitionAllowed(w.version.Stage, rung) {
+	if w.version.Stage != rung && !rules.TransitionAllowed(w.version.Stage, rung) {
 		reason := fmt.Sprintf("%s → %s is not on the stage ladder", w.version.Stage, rung)
 		return w.deny(ctx, []store.Decision{w.decision(ctx, "stage_ladder", "denied", reason, "registry", w.req.RequestedBy, nil)},
 			contract.ErrPromotionDenied, reason)
@@ -95,7 +96,7 @@ func (w *run) validateRung(ctx workflow.Context, rung contract.Stage) error {
 		return nil
 	}
 	ev := w.req.Shadow
-	v := ShadowCriteria(ev, w.policy.Shadow)
+	v := rules.ShadowCriteria(ev, w.policy.Shadow)
 	d := w.decision(ctx, "shadow_criteria", verdictWord(v.Passed, "passed", "failed"), strings.Join(v.Failures, "; "),
 		ev.Source, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow})
 	if !v.Passed {
@@ -187,7 +188,7 @@ func (w *run) packageModel(ctx workflow.Context) error {
 		return nil
 	}
 	req := packaging.Request{ModelName: w.version.Name, ModelVersion: w.version.Version, ModelURI: w.req.ModelURI,
-		ExperimentID: w.req.ExperimentID, BentoTag: BentoTag(w.req.ExperimentID, w.version.Version)}
+		ExperimentID: w.req.ExperimentID, BentoTag: rules.BentoTag(w.req.ExperimentID, w.version.Version)}
 	if err := w.exec(ctx, long("package_model: "+req.BentoTag), a.PackageModel, req, &w.artifact); err != nil {
 		w.outcome(ctx, NodePackageModel, "", "failed", err.Error())
 		return err

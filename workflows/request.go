@@ -11,6 +11,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 )
 
 // MaxDeploymentNameLen leaves room for the suffixes Kubernetes names get ("-production-canary" and
@@ -38,7 +39,7 @@ type Request struct {
 	CanarySteps     []int
 	CanaryHold      time.Duration
 	RequestedBy     string
-	Shadow          ShadowEvidence
+	Shadow          rules.ShadowEvidence
 }
 
 // Normalize checks an input against the contract and the policy and applies defaults. Its error
@@ -208,7 +209,7 @@ func (r *Request) applySizes(in contract.Input) (string, string) {
 }
 
 func (r *Request) applyShadow(in contract.Input) (string, string) {
-	r.Shadow = ShadowEvidence{ErrorRate: 1.0, LatencyP99MS: 999, Source: "caller-supplied"}
+	r.Shadow = rules.ShadowEvidence{ErrorRate: 1.0, LatencyP99MS: 999, Source: "caller-supplied"}
 	if v := in.ShadowModeDurationHours; v != nil {
 		if *v < 0 || math.IsNaN(*v) {
 			return "shadow_mode_duration_hours", "must not be negative"
@@ -256,9 +257,9 @@ func (r *Request) applyRollout(in contract.Input, p config.Policy) (string, stri
 			return fmt.Sprintf("allowed_approvers[%d]", i), "is empty"
 		}
 	}
-	r.CanarySteps = DefaultCanarySteps()
+	r.CanarySteps = rules.DefaultCanarySteps()
 	if in.CanarySteps != nil {
-		if err := CheckCanarySteps(in.CanarySteps); err != nil {
+		if err := rules.CheckCanarySteps(in.CanarySteps); err != nil {
 			return "canary_steps", err.Error()
 		}
 		r.CanarySteps = append([]int(nil), in.CanarySteps...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 )
 
 // minimalInput has only the five required fields.
@@ -69,7 +70,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		{"CanarySteps", r.CanarySteps, []int{5, 20, 50, 100}},
 		{"RequireApproval", r.RequireApproval, true},
 		{"RequestedBy", r.RequestedBy, "unknown"},
-		{"Shadow", r.Shadow, ShadowEvidence{DurationHours: 0, Requests: 0, ErrorRate: 1.0, LatencyP99MS: 999, Source: "caller-supplied"}},
+		{"Shadow", r.Shadow, rules.ShadowEvidence{DurationHours: 0, Requests: 0, ErrorRate: 1.0, LatencyP99MS: 999, Source: "caller-supplied"}},
 		{"ModelName", r.ModelName, "fraud-detector"},
 		{"Input", r.Input, in},
 	}
@@ -79,7 +80,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		}
 	}
 	// The seed's default shadow evidence must never clear the Production bar.
-	if v := ShadowCriteria(r.Shadow, config.DefaultPolicy().Shadow); v.Passed {
+	if v := rules.ShadowCriteria(r.Shadow, config.DefaultPolicy().Shadow); v.Passed {
 		t.Errorf("default shadow evidence passes the shadow criteria: %+v", v)
 	}
 }
@@ -179,7 +180,7 @@ func TestNormalizeAccepts(t *testing.T) {
 				in.ShadowModeDurationHours, in.ShadowModeRequests, in.ShadowModeErrorRate, in.ShadowModeLatencyP99MS = &h, &n, &e, &p99
 			},
 			func(r Request) bool {
-				return r.Shadow == ShadowEvidence{DurationHours: 30.5, Requests: 5000, ErrorRate: 0.002, LatencyP99MS: 80, Source: "caller-supplied"}
+				return r.Shadow == rules.ShadowEvidence{DurationHours: 30.5, Requests: 5000, ErrorRate: 0.002, LatencyP99MS: 80, Source: "caller-supplied"}
 			}},
 		{"shadow error rate bounds 0 and 1", config.DefaultPolicy(),
 			func(in *contract.Input) { z := 0.0; in.ShadowModeErrorRate = &z },

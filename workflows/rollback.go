@@ -9,13 +9,14 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 // specOf rebuilds the spec of a recorded deployment, to restore it.
 // The store does not keep batch size and latency: the restored workload gets this request's.
 func specOf(d store.Deployment, workflowID string, batch, latencyMS int) *kube.Spec {
-	set, _ := SettingsFor(contract.Environment(d.Environment))
+	set, _ := rules.SettingsFor(contract.Environment(d.Environment))
 	return &kube.Spec{
 		Scaling: kube.Scaling{Replicas: set.Replicas, MinReplicas: set.MinReplicas, MaxReplicas: set.MaxReplicas,
 			TargetCPUPercent: set.TargetCPUPercent}, DeploymentName: d.DeploymentName, Environment: d.Environment, Role: kube.RoleStable,
@@ -87,7 +88,7 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 
 // compensate undoes what the failed rung changed: traffic goes back to the last known-good (or
 // the candidate is removed when there is none), the version goes back to its previous stage, and
-// the ledger records why. Rungs completed earlier in the run stay as they are.
+// the ledger records why. rules.Rungs completed earlier in the run stay as they are.
 func (w *run) compensate(ctx workflow.Context, cause error) error {
 	verdict := verdictWord(w.abort != nil, "aborted", "failed")
 	decisions := []store.Decision{w.decision(ctx, "run_outcome", verdict, cause.Error(), "workflow", w.actor(), nil)}
