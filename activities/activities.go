@@ -15,6 +15,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/metrics"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
@@ -29,6 +30,7 @@ type Activities struct {
 	Prober   probe.Prober
 	Packager packaging.Packager // nil: not configured
 	Cluster  kube.Cluster       // nil: not configured
+	Metrics  metrics.Source     // nil: not configured
 	Policy   config.Policy
 	// WorkflowClosed reports whether a workflow ID has no open run, so a lock left by a run that
 	// was terminated can be taken over. Nil: locks are never taken over.
@@ -40,7 +42,7 @@ type Activities struct {
 // the answer is recorded in history and replays deterministically.
 func (a *Activities) LoadPolicy(ctx context.Context) (config.Policy, error) {
 	p := a.Policy
-	p.Backends = config.Backends{Packager: a.Packager != nil, Cluster: a.Cluster != nil}
+	p.Backends = config.Backends{Packager: a.Packager != nil, Cluster: a.Cluster != nil, Metrics: a.Metrics != nil}
 	return p, nil
 }
 

@@ -101,7 +101,33 @@ func (a *Activities) RestoreWorkload(ctx context.Context, r RestoreRequest) (kub
 	stop := heartbeatEvery(ctx, 5*time.Second, "restoring "+r.DeploymentName+"/"+r.Environment)
 	defer stop()
 	ro, err := a.Cluster.Restore(ctx, r.DeploymentName, r.Environment, r.To)
-	return ro, clusterError("restore "+r.DeploymentName+"/"+r.Environment, err)
+	if err != nil {
+		return ro, clusterError("restore "+r.DeploymentName+"/"+r.Environment, err)
+	}
+	return ro, a.verifyRestored(ctx, r, &ro)
+}
+
+// weightReader is a cluster that can read its traffic split back.
+type weightReader interface {
+	Weight(ctx context.Context, deploymentName, environment string) (int, error)
+}
+
+// verifyRestored reads the traffic split back from the cluster: a restore is done only when the
+// canary takes nothing. A split still in place is a retryable error, so the restore runs again.
+func (a *Activities) verifyRestored(ctx context.Context, r RestoreRequest, ro *kube.Rollout) error {
+	wr, ok := a.Cluster.(weightReader)
+	if !ok || r.To == nil {
+		return nil
+	}
+	weight, err := wr.Weight(ctx, r.DeploymentName, r.Environment)
+	if err != nil {
+		return fmt.Errorf("read back the traffic split of %s/%s after the restore: %w", r.DeploymentName, r.Environment, err)
+	}
+	ro.CanaryWeight = weight
+	if weight != 0 {
+		return fmt.Errorf("restore of %s/%s: the canary still takes %d%% of traffic (read back from the cluster)", r.DeploymentName, r.Environment, weight)
+	}
+	return nil
 }
 
 // CheckHealth probes an endpoint. An unhealthy endpoint is a result, not an error.

@@ -19,6 +19,7 @@ type Config struct {
 	Probe             ProbeConfig
 	Packaging         PackagingConfig
 	Cluster           ClusterConfig
+	Metrics           MetricsConfig
 	Policy            Policy
 }
 
@@ -57,6 +58,8 @@ type Policy struct {
 	CanaryHoldDefault      time.Duration  `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
 	CanaryHoldMin          time.Duration  `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
 	Shadow                 ShadowCriteria `json:"shadow"`
+	Evidence               EvidencePolicy `json:"evidence"`
+	Canary                 CanaryPolicy   `json:"canary"`
 	// Backends says which optional backends this worker has; filled in by the worker, not the env.
 	Backends Backends `json:"backends"`
 }
@@ -73,6 +76,7 @@ type ShadowCriteria struct {
 type Backends struct {
 	Packager bool `json:"packager"`
 	Cluster  bool `json:"cluster"`
+	Metrics  bool `json:"metrics"`
 }
 
 // Defaults returns the configuration with no environment variables set.
@@ -86,6 +90,7 @@ func Defaults() Config {
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),
 		Cluster:           DefaultCluster(),
+		Metrics:           MetricsConfig{Timeout: 10 * time.Second},
 		Policy:            DefaultPolicy(),
 	}
 }
@@ -116,6 +121,8 @@ func DefaultPolicy() Policy {
 			MaxErrorRate: 0.01,
 			MaxP99MS:     150,
 		},
+		Evidence: DefaultEvidence(),
+		Canary:   DefaultCanary(),
 	}
 }
 
@@ -153,6 +160,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.int64("DEPLOYER_SHADOW_MIN_REQUESTS", &p.Shadow.MinRequests)
 	r.float("DEPLOYER_SHADOW_MAX_ERROR_RATE", &p.Shadow.MaxErrorRate)
 	r.float("DEPLOYER_SHADOW_MAX_P99_MS", &p.Shadow.MaxP99MS)
+	r.gates(p, &c.Metrics)
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -183,7 +191,7 @@ func (c Config) validate() error {
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
 	}
-	return nil
+	return c.validateGates()
 }
 
 // reader parses variables, keeping the first error.
@@ -241,6 +249,9 @@ func (r *reader) int64(key string, dst *int64) {
 func (r *reader) float(key string, dst *float64) {
 	if v, ok := r.raw(key); ok {
 		f, err := strconv.ParseFloat(v, 64)
+		if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			err = fmt.Errorf("not a finite number")
+		}
 		if err != nil {
 			r.fail(key, v, err)
 			return

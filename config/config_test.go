@@ -28,6 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true,
 			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
 			HarnessDir: ".cache/harness"},
+		Metrics: MetricsConfig{Timeout: 10 * time.Second},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,
@@ -36,7 +37,13 @@ func TestLoadDefaults(t *testing.T) {
 			CanaryHoldDefault:      10 * time.Minute,
 			CanaryHoldMin:          time.Minute,
 			Shadow:                 ShadowCriteria{MinDuration: 24 * time.Hour, MinRequests: 1000, MaxErrorRate: 0.01, MaxP99MS: 150},
+			Evidence:               EvidencePolicy{MaxAge: 168 * time.Hour, SampleEvery: 5 * time.Minute},
+			Canary: CanaryPolicy{MinSteps: 3, MaxFirstStep: 25, MaxHold: time.Hour, MaxErrorRateCeiling: 0.05,
+				MaxP99MSCeiling: 1000, MinRequestsFloor: 20},
 		},
+	}
+	if want.Metrics.Configured() {
+		t.Errorf("the metrics source must be off by default")
 	}
 	got, err := Load(env(nil))
 	if err != nil {
@@ -97,14 +104,26 @@ func overrides() []override {
 		{"DEPLOYER_SHADOW_MIN_REQUESTS", "5000", func(c Config) any { return c.Policy.Shadow.MinRequests }, int64(5000)},
 		{"DEPLOYER_SHADOW_MAX_ERROR_RATE", "0.005", func(c Config) any { return c.Policy.Shadow.MaxErrorRate }, 0.005},
 		{"DEPLOYER_SHADOW_MAX_P99_MS", "250.5", func(c Config) any { return c.Policy.Shadow.MaxP99MS }, 250.5},
+		{"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE", "true", func(c Config) any { return c.Policy.Evidence.AllowCallerSupplied }, true},
+		{"DEPLOYER_SHADOW_EVIDENCE_MAX_AGE", "48h", func(c Config) any { return c.Policy.Evidence.MaxAge }, 48 * time.Hour},
+		{"DEPLOYER_SHADOW_SAMPLE_EVERY", "1m", func(c Config) any { return c.Policy.Evidence.SampleEvery }, time.Minute},
+		{"DEPLOYER_CANARY_MIN_STEPS", "2", func(c Config) any { return c.Policy.Canary.MinSteps }, 2},
+		{"DEPLOYER_CANARY_MAX_FIRST_STEP", "10", func(c Config) any { return c.Policy.Canary.MaxFirstStep }, 10},
+		{"DEPLOYER_CANARY_HOLD_MAX", "2h", func(c Config) any { return c.Policy.Canary.MaxHold }, 2 * time.Hour},
+		{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", "0.02", func(c Config) any { return c.Policy.Canary.MaxErrorRateCeiling }, 0.02},
+		{"DEPLOYER_CANARY_MAX_P99_MS_CEILING", "500", func(c Config) any { return c.Policy.Canary.MaxP99MSCeiling }, 500.0},
+		{"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", "100", func(c Config) any { return c.Policy.Canary.MinRequestsFloor }, 100.0},
+		{"DEPLOYER_METRICS", "none", func(c Config) any { return c.Metrics.Kind }, "none"},
+		{"DEPLOYER_PROMETHEUS_URL", "http://127.0.0.1:9090", func(c Config) any { return c.Metrics.URL }, "http://127.0.0.1:9090"},
+		{"DEPLOYER_METRICS_TIMEOUT", "3s", func(c Config) any { return c.Metrics.Timeout }, 3 * time.Second},
 	}
 }
 
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 27 {
-		t.Fatalf("%d variables covered, want all 27", len(cases))
+	if len(cases) != 39 {
+		t.Fatalf("%d variables covered, want all 39", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -135,6 +154,8 @@ func TestLoadOverrides(t *testing.T) {
 				"DEPLOYER_OCI_PUSH_BACKOFF", "DEPLOYER_BENTOML_HOME", "DEPLOYER_BENTO_PYTHON", "DEPLOYER_BENTO_SCRIPT",
 				"DEPLOYER_BENTO_BUILD_TIMEOUT":
 				restored.Packaging = def.Packaging
+			case "DEPLOYER_METRICS", "DEPLOYER_PROMETHEUS_URL", "DEPLOYER_METRICS_TIMEOUT":
+				restored.Metrics = def.Metrics
 			default:
 				restored.Policy = def.Policy
 			}
@@ -158,6 +179,26 @@ func TestLoadAllOverridesTogether(t *testing.T) {
 	for _, tc := range overrides() {
 		if v := tc.get(got); !reflect.DeepEqual(v, tc.want) {
 			t.Errorf("%s: %#v, want %#v", tc.key, v, tc.want)
+		}
+	}
+}
+
+// TestLoadMetricsKind: a Prometheus URL alone turns the Prometheus source on; DEPLOYER_METRICS=none
+// keeps it off even with a URL.
+func TestLoadMetricsKind(t *testing.T) {
+	cases := []struct {
+		vars map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"DEPLOYER_PROMETHEUS_URL": "http://127.0.0.1:9090"}, true},
+		{map[string]string{"DEPLOYER_METRICS": "prometheus", "DEPLOYER_PROMETHEUS_URL": "https://prom.internal"}, true},
+		{map[string]string{"DEPLOYER_METRICS": "none", "DEPLOYER_PROMETHEUS_URL": "http://127.0.0.1:9090"}, false},
+	}
+	for _, tc := range cases {
+		got, err := Load(env(tc.vars))
+		if err != nil || got.Metrics.Configured() != tc.want {
+			t.Errorf("Load(%v): configured %v (%v), want %v", tc.vars, got.Metrics.Configured(), err, tc.want)
 		}
 	}
 }
@@ -205,12 +246,24 @@ func TestLoadRejects(t *testing.T) {
 		{"error rate 2", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "2"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
 		{"error rate negative", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "-0.01"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
 		{"error rate not a number", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "1%"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
-		{"error rate NaN", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "NaN"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE",
-			"NaN passes the [0,1] range check (both comparisons are false), and ShadowCriteria's `ErrorRate >= NaN` is " +
-				"always false, so the error-rate bar is silently disabled"},
+		{"error rate NaN", map[string]string{"DEPLOYER_SHADOW_MAX_ERROR_RATE": "NaN"}, "DEPLOYER_SHADOW_MAX_ERROR_RATE", ""},
 		{"p99 not a number", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "fast"}, "DEPLOYER_SHADOW_MAX_P99_MS", ""},
-		{"p99 NaN", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "NaN"}, "DEPLOYER_SHADOW_MAX_P99_MS",
-			"NaN is accepted, and ShadowCriteria's `LatencyP99MS >= NaN` is always false, so the p99 bar is silently disabled"},
+		{"p99 NaN", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "NaN"}, "DEPLOYER_SHADOW_MAX_P99_MS", ""},
+		{"p99 Inf", map[string]string{"DEPLOYER_SHADOW_MAX_P99_MS": "+Inf"}, "DEPLOYER_SHADOW_MAX_P99_MS", ""},
+		{"sample every below 1s", map[string]string{"DEPLOYER_SHADOW_SAMPLE_EVERY": "100ms"}, "DEPLOYER_SHADOW_SAMPLE_EVERY", ""},
+		{"evidence max age 0", map[string]string{"DEPLOYER_SHADOW_EVIDENCE_MAX_AGE": "0s"}, "DEPLOYER_SHADOW_EVIDENCE_MAX_AGE", ""},
+		{"caller evidence not a bool", map[string]string{"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE": "sure"}, "DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE", ""},
+		{"canary min steps 0", map[string]string{"DEPLOYER_CANARY_MIN_STEPS": "0"}, "DEPLOYER_CANARY_MIN_STEPS", ""},
+		{"canary first step 101", map[string]string{"DEPLOYER_CANARY_MAX_FIRST_STEP": "101"}, "DEPLOYER_CANARY_MAX_FIRST_STEP", ""},
+		{"canary max hold below default", map[string]string{"DEPLOYER_CANARY_HOLD_MAX": "5m"}, "DEPLOYER_CANARY_HOLD_MAX", ""},
+		{"canary error ceiling NaN", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "NaN"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
+		{"canary error ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "0"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
+		{"canary p99 ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_P99_MS_CEILING": "0"}, "DEPLOYER_CANARY_MAX_P99_MS_CEILING", ""},
+		{"canary min requests floor 0", map[string]string{"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR": "0"}, "DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", ""},
+		{"unknown metrics kind", map[string]string{"DEPLOYER_METRICS": "datadog"}, "DEPLOYER_METRICS", ""},
+		{"prometheus without URL", map[string]string{"DEPLOYER_METRICS": "prometheus"}, "DEPLOYER_PROMETHEUS_URL", ""},
+		{"prometheus URL not http", map[string]string{"DEPLOYER_PROMETHEUS_URL": "127.0.0.1:9090"}, "DEPLOYER_PROMETHEUS_URL", ""},
+		{"metrics timeout 0", map[string]string{"DEPLOYER_METRICS_TIMEOUT": "0s"}, "DEPLOYER_METRICS_TIMEOUT", ""},
 		{"min requests not an integer", map[string]string{"DEPLOYER_SHADOW_MIN_REQUESTS": "1e3"}, "DEPLOYER_SHADOW_MIN_REQUESTS", ""},
 		{"waiver not a bool", map[string]string{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "yes"}, "DEPLOYER_ALLOW_APPROVAL_WAIVER", ""},
 		{"push attempts 0", map[string]string{"DEPLOYER_OCI_PUSH_ATTEMPTS": "0"}, "DEPLOYER_OCI_PUSH_ATTEMPTS", ""},

@@ -49,12 +49,26 @@ type Input struct {
 	CanarySteps []int `json:"canary_steps,omitempty"`
 	// CanaryHold is the hold after each canary step. Defaults to the policy's.
 	CanaryHold string `json:"canary_hold,omitempty"`
+	// CanaryAnalysis tunes the analysis between canary steps; absent fields take safe defaults and
+	// every bar is bounded by the worker's policy (tighter is fine, looser is refused).
+	CanaryAnalysis *CanaryAnalysis `json:"canary_analysis,omitempty"`
 	// RequestedBy names who asked for the run, for the evidence ledger. Defaults to "unknown".
 	RequestedBy string `json:"requested_by,omitempty"`
 
 	// decodeErr keeps a JSON decoding problem so the workflow can fail with InvalidInput naming the
 	// field instead of failing its task forever.
 	decodeErr string
+}
+
+// CanaryAnalysis are the analysis bars a request may set (see the README for defaults).
+type CanaryAnalysis struct {
+	MaxErrorRate         *float64 `json:"max_error_rate,omitempty"`
+	MaxP99MS             *float64 `json:"max_p99_ms,omitempty"`
+	MaxErrorRateIncrease *float64 `json:"max_error_rate_increase,omitempty"`
+	MaxP99Ratio          *float64 `json:"max_p99_ratio,omitempty"`
+	MinRequests          *float64 `json:"min_requests,omitempty"`
+	MaxExtensions        *int     `json:"max_extensions,omitempty"`
+	MaxSourceErrors      *int     `json:"max_source_errors,omitempty"`
 }
 
 // Threshold bounds one validation metric; either side may be absent.

@@ -59,6 +59,9 @@ const (
 	// ErrArtifactRejected: the OCI registry refused the artifact (401/403/denied, another 4xx), or
 	// its tag already holds an image built from a different model (tags are never overwritten).
 	ErrArtifactRejected = "ArtifactRejected"
+	// ErrAnalysisFailed: the canary analysis judged the canary worse than allowed (or could not judge it
+	// within its limits); the canary was rolled back. The message carries the numbers.
+	ErrAnalysisFailed = "AnalysisFailed"
 )
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.

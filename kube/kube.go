@@ -58,6 +58,8 @@ type Rollout struct {
 	MetricsURL   string         `json:"metrics_url"`
 	Replicas     int            `json:"replicas"`
 	Autoscaling  map[string]any `json:"autoscaling"`
+	// CanaryWeight is the canary's traffic share read back from the cluster after a restore.
+	CanaryWeight int `json:"canary_weight"`
 }
 
 // Cluster runs workloads. Every method is idempotent (server-side apply, deterministic names).

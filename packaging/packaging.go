@@ -5,7 +5,10 @@
 // can help.
 package packaging
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // Request names the version to package.
 type Request struct {
@@ -28,6 +31,10 @@ type Artifact struct {
 	Manifest map[string]string `json:"manifest"` // seed 004's artifact manifest (Manifest* keys)
 	// ArchivePath is the .bento archive on the worker that built it ("" when Existing).
 	ArchivePath string `json:"archive_path,omitempty"`
+	// InputExample is a predict request body built from the model's recorded input example (or its
+	// signature), for the synthetic inference of the health check; empty when the model has neither.
+	InputExample       json.RawMessage `json:"input_example,omitempty"`
+	InputExampleSource string          `json:"input_example_source,omitempty"` // input_example | signature | ""
 }
 
 // Packager builds and publishes artifacts. Package is idempotent: the same version yields the same

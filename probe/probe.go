@@ -5,6 +5,7 @@ package probe
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -12,6 +13,10 @@ import (
 type Target struct {
 	HealthURL  string `json:"health_url"`
 	MetricsURL string `json:"metrics_url,omitempty"`
+	// PredictURL and PredictBody, when set, make the probe send a synthetic inference once the
+	// workload is ready: POST PredictBody ({"rows": [...]}) must answer 200 with one prediction a row.
+	PredictURL  string          `json:"predict_url,omitempty"`
+	PredictBody json.RawMessage `json:"predict_body,omitempty"`
 }
 
 // Result is what a probe found.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -175,6 +176,22 @@ func (m *MLflow) setStageTags(ctx context.Context, mv mlflowVersion, stage contr
 		in := map[string]string{"name": mv.Name, "version": mv.Version, "key": kv.Key, "value": kv.Value}
 		if err := m.call(ctx, "model-versions/set-tag", http.MethodPost, nil, in, nil); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// SetTags sets each tag on the version, in key order (a retried call sets the same values again).
+func (m *MLflow) SetTags(ctx context.Context, name, version string, tags map[string]string) error {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		in := map[string]string{"name": name, "version": version, "key": k, "value": tags[k]}
+		if err := m.call(ctx, "model-versions/set-tag", http.MethodPost, nil, in, nil); err != nil {
+			return fmt.Errorf("tag %s v%s %s: %w", name, version, k, err)
 		}
 	}
 	return nil

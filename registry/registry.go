@@ -42,6 +42,8 @@ type Registry interface {
 	SetStage(ctx context.Context, name, version string, change StageChange) (Version, error)
 	// Get reads one version.
 	Get(ctx context.Context, name, version string) (Version, error)
+	// SetTags sets tags on a version (e.g. the measured shadow evidence). Idempotent.
+	SetTags(ctx context.Context, name, version string, tags map[string]string) error
 }
 
 // APIError is a registry reply that was not a success.

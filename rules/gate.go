@@ -5,7 +5,6 @@ import (
 	"math"
 	"sort"
 
-	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 )
 
@@ -47,35 +46,6 @@ func SuccessGate(met bool, metrics map[string]float64, thresholds map[string]con
 		case th.Max != nil && v > *th.Max:
 			fails = append(fails, fmt.Sprintf("validation_metrics.%s = %g is above max %g", n, v, *th.Max))
 		}
-	}
-	return verdict(fails)
-}
-
-// ShadowEvidence is what a shadow run showed.
-type ShadowEvidence struct {
-	DurationHours float64 `json:"duration_hours"`
-	Requests      int64   `json:"requests"`
-	ErrorRate     float64 `json:"error_rate"`
-	LatencyP99MS  float64 `json:"latency_p99_ms"`
-	Source        string  `json:"source"` // caller-supplied | measured
-}
-
-// ShadowCriteria is seed 000's bar for Production: at least MinDuration and MinRequests, error
-// rate and p99 strictly below their maxima.
-func ShadowCriteria(e ShadowEvidence, c config.ShadowCriteria) Verdict {
-	var fails []string
-	// Each bar is written so that NaN evidence fails it (a metrics query with no samples).
-	if minH := c.MinDuration.Hours(); !(e.DurationHours >= minH) {
-		fails = append(fails, fmt.Sprintf("shadow duration %gh is below %gh", e.DurationHours, minH))
-	}
-	if e.Requests < c.MinRequests {
-		fails = append(fails, fmt.Sprintf("shadow requests %d are below %d", e.Requests, c.MinRequests))
-	}
-	if !(e.ErrorRate < c.MaxErrorRate) {
-		fails = append(fails, fmt.Sprintf("shadow error rate %g is not below %g", e.ErrorRate, c.MaxErrorRate))
-	}
-	if !(e.LatencyP99MS < c.MaxP99MS) {
-		fails = append(fails, fmt.Sprintf("shadow p99 latency %gms is not below %gms", e.LatencyP99MS, c.MaxP99MS))
 	}
 	return verdict(fails)
 }

@@ -44,6 +44,30 @@ func (s *SQL) Decisions(ctx context.Context, workflowID string) ([]Decision, err
 	return out, nil
 }
 
+// LatestEvidence returns the newest (by decided_at, then insertion) ledger entry about q's model
+// version from q's gate and source, with q's verdict if set, decided no earlier than q.NotBefore.
+func (s *SQL) LatestEvidence(ctx context.Context, q EvidenceQuery) (Decision, bool, error) {
+	where := " WHERE model_name = ? AND model_version = ? AND gate = ? AND source = ?"
+	args := []any{q.ModelName, q.ModelVersion, q.Gate, q.Source}
+	if q.Verdict != "" {
+		where += " AND verdict = ?"
+		args = append(args, q.Verdict)
+	}
+	if !q.NotBefore.IsZero() {
+		where += " AND decided_at >= ?"
+		args = append(args, s.d.timeArg(q.NotBefore))
+	}
+	query := s.d.rebind(selectDecisionSQL + where + " ORDER BY decided_at DESC, id DESC LIMIT 1")
+	dec, err := scanDecision(s.db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Decision{}, false, nil
+	}
+	if err != nil {
+		return Decision{}, false, fmt.Errorf("latest %s evidence of %s v%s: %w", q.Gate, q.ModelName, q.ModelVersion, err)
+	}
+	return dec, true, nil
+}
+
 // Deployment returns the deployment with id, if any.
 func (s *SQL) Deployment(ctx context.Context, id string) (Deployment, bool, error) {
 	q := s.d.rebind(selectDeploymentSQL + " WHERE deployment_id = ?")

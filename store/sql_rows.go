@@ -21,7 +21,7 @@ var (
 	}
 	decisionColumns = []string{
 		"key", "workflow_id", "run_id", "deployment_name", "gate", "verdict", "reason", "inputs",
-		"source", "actor", "decided_at",
+		"source", "actor", "decided_at", "model_name", "model_version",
 	}
 )
 
@@ -80,7 +80,7 @@ func (d dialect) decisionArgs(dec Decision) ([]any, error) {
 	}
 	return []any{
 		dec.Key, dec.WorkflowID, dec.RunID, dec.Deployment, dec.Gate, dec.Verdict, dec.Reason,
-		inputs, dec.Source, dec.Actor, d.timeArg(dec.DecidedAt),
+		inputs, dec.Source, dec.Actor, d.timeArg(dec.DecidedAt), dec.ModelName, dec.ModelVersion,
 	}, nil
 }
 
@@ -88,7 +88,7 @@ func scanDecision(r rowScanner) (Decision, error) {
 	var dec Decision
 	err := r.Scan(
 		&dec.Key, &dec.WorkflowID, &dec.RunID, &dec.Deployment, &dec.Gate, &dec.Verdict, &dec.Reason,
-		jsonCol[map[string]any]{&dec.Inputs}, &dec.Source, &dec.Actor, timeCol{&dec.DecidedAt},
+		jsonCol[map[string]any]{&dec.Inputs}, &dec.Source, &dec.Actor, timeCol{&dec.DecidedAt}, &dec.ModelName, &dec.ModelVersion,
 	)
 	return dec, err
 }

@@ -72,6 +72,20 @@ type Decision struct {
 	Source     string         `json:"source"` // e.g. caller-supplied, measured, registry
 	Actor      string         `json:"actor"`
 	DecidedAt  time.Time      `json:"decided_at"`
+	// The model version the decision is about ("" before the run knew it).
+	ModelName    string `json:"model_name"`
+	ModelVersion string `json:"model_version"`
+}
+
+// EvidenceQuery selects ledger entries about one model version: a gate's decisions from one
+// source, optionally with one verdict and no older than NotBefore.
+type EvidenceQuery struct {
+	ModelName    string    `json:"model_name"`
+	ModelVersion string    `json:"model_version"`
+	Gate         string    `json:"gate"`
+	Source       string    `json:"source"`
+	Verdict      string    `json:"verdict,omitempty"` // "" = any
+	NotBefore    time.Time `json:"not_before"`        // zero = no bound
 }
 
 // Lock is the in-flight claim on (deployment_name, environment).
@@ -102,6 +116,8 @@ type Store interface {
 	LastKnownGood(ctx context.Context, name, env, excludeID string) (d Deployment, found bool, err error)
 	// Decisions lists the ledger entries of a workflow, oldest first.
 	Decisions(ctx context.Context, workflowID string) ([]Decision, error)
+	// LatestEvidence returns the newest ledger entry matching q.
+	LatestEvidence(ctx context.Context, q EvidenceQuery) (d Decision, found bool, err error)
 }
 
 // ConflictError says another workflow holds the lock.

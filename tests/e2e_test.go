@@ -54,7 +54,10 @@ func TestEndToEnd(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			e.st = st
 			e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + b.url,
-				"DEPLOYER_LOG_LEVEL=debug"}
+				"DEPLOYER_LOG_LEVEL=debug",
+				// These registry-only promote scenarios take the permissive policy's path: caller-supplied shadow
+				// evidence, recorded as such (the measured path runs in gates_e2e_test.go).
+				"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
 			e.worker = realparts.StartWorker(t, e.workEnv...)
 			suffix := fmt.Sprintf("%s-%d", b.name, time.Now().UnixNano()%1e6)
 			e.scenarios(t, "fraud-"+suffix, "skip-"+suffix)

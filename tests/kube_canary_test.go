@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/temporaldeployer/temporaldeployer/kube"
-	"github.com/temporaldeployer/temporaldeployer/workflows"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 )
 
 // kubeRouters are the two real traffic routers: replica-proportional (plain Kubernetes, the
@@ -27,7 +27,7 @@ func TestKubeCanaryWalk(t *testing.T) {
 			k := e.backend(router, false, e.options(60*time.Second))
 			c := e.startCanary(t, k)
 
-			for _, w := range workflows.DefaultCanarySteps() {
+			for _, w := range rules.DefaultCanarySteps() {
 				began := time.Now()
 				if err := k.SetWeight(e.ctx, "iris", "production", w); err != nil {
 					t.Fatalf("set weight %d: %v", w, err)

@@ -21,8 +21,8 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
-	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
 
 // The kube backend against the real control plane (tests/realparts/cluster.go): every test gets its
@@ -114,7 +114,7 @@ func (e *kubeEnv) backend(router string, mirror bool, opt kube.Options) *kube.Ku
 // "shadow" environment).
 func kubeSpec(t *testing.T, name, env string, role kube.Role, version string) kube.Spec {
 	t.Helper()
-	set, ok := workflows.SettingsFor(contract.Environment(env))
+	set, ok := rules.SettingsFor(contract.Environment(env))
 	if !ok {
 		t.Fatalf("no settings for environment %q", env)
 	}

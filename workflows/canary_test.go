@@ -26,7 +26,7 @@ func TestCanary(t *testing.T) {
 	}{
 		{"walks 5→20→50→100 and promotes", 0, "", "", []int{5, 20, 50, 100}, contract.StageProduction},
 		{"abort at 20% restores stable", 15 * time.Minute, "", contract.ErrAborted, []int{5, 20}, contract.StageShadow},
-		{"failed analysis rolls back", 0, "http://production-canary.test/readyz", contract.ErrHealthCheckFailed, []int{5}, contract.StageShadow},
+		{"canary failing its probe rolls back", 0, "http://production-canary.test/readyz", contract.ErrAnalysisFailed, []int{5}, contract.StageShadow},
 	}
 	var s suite
 	for _, tc := range cases {
@@ -39,7 +39,7 @@ func TestCanary(t *testing.T) {
 			env := s.env(t, wd)
 			in := input()
 			in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
-			goodShadow(&in)
+			wd.evidence = measuredEvidence(env.Now())
 			env.RegisterDelayedCallback(func() {
 				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
 			}, time.Minute)
@@ -90,7 +90,7 @@ func TestFirstProductionDeploymentSkipsCanary(t *testing.T) {
 	env := s.env(t, wd)
 	in := input()
 	in.TargetEnvironment = contract.EnvProduction
-	goodShadow(&in)
+	wd.evidence = measuredEvidence(env.Now())
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
 	}, time.Minute)

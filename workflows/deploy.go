@@ -65,7 +65,7 @@ func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error 
 	}
 	w.deployment.EndpointName, w.deployment.EndpointURL = ro.EndpointName, ro.EndpointURL
 	w.deployment.DurationSeconds = workflow.Now(ctx).Sub(w.deployment.DeployedAt).Seconds()
-	w.healthURL, w.metricsURL = ro.HealthURL, ro.MetricsURL
+	w.rollout = ro
 	w.outcome(ctx, NodeDeployToEndpoint, rung, "ok", ro.EndpointURL)
 	return nil
 }
@@ -112,23 +112,10 @@ func (w *run) canaryStep(ctx workflow.Context, env contract.Environment, weight 
 		return err
 	}
 	w.status.CanaryWeight = weight
-	summary := fmt.Sprintf("canary hold at %d%% for %s", weight, w.req.CanaryHold)
-	if err := w.hold(ctx, waitCanaryHold, summary, w.req.CanaryHold); err != nil {
-		return err
+	if w.gates < gatesMeasured {
+		return w.legacyCanaryStep(ctx, weight, ro)
 	}
-	res, err := w.probe(ctx, fmt.Sprintf("canary analysis at %d%%", weight), probe.Target{HealthURL: ro.HealthURL, MetricsURL: ro.MetricsURL})
-	if err != nil {
-		return err
-	}
-	d := w.decision(ctx, "canary_analysis", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
-		map[string]any{"weight": weight, "probe": res})
-	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
-		return err
-	}
-	if !res.Healthy {
-		return contract.NewError(contract.ErrHealthCheckFailed, "canary analysis failed at %d%%: %s", weight, res.Error)
-	}
-	return nil
+	return w.analyseStep(ctx, env, weight, ro)
 }
 
 func (w *run) probe(ctx workflow.Context, summary string, t probe.Target) (probe.Result, error) {
@@ -140,7 +127,7 @@ func (w *run) probe(ctx workflow.Context, summary string, t probe.Target) (probe
 // checkHealth (node 6) probes what was just deployed; it always follows a deployment.
 func (w *run) checkHealth(ctx workflow.Context, rung contract.Stage) error {
 	w.enter(ctx, NodeCheckHealth, rung)
-	res, err := w.probe(ctx, "check_health", probe.Target{HealthURL: w.healthURL, MetricsURL: w.metricsURL})
+	res, err := w.probe(ctx, "check_health", w.target(w.rollout))
 	if err != nil {
 		w.outcome(ctx, NodeCheckHealth, rung, "failed", err.Error())
 		return err
@@ -148,36 +135,26 @@ func (w *run) checkHealth(ctx workflow.Context, rung contract.Stage) error {
 	w.health = res.Healthy
 	w.deployment.HealthPassed = res.Healthy
 	d := w.decision(ctx, "health_check", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
-		map[string]any{"target": w.healthURL, "probe": res})
+		map[string]any{"target": w.rollout.HealthURL, "probe": res})
 	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
 		return err
 	}
 	if !res.Healthy {
 		w.outcome(ctx, NodeCheckHealth, rung, "failed", res.Error)
-		return contract.NewError(contract.ErrHealthCheckFailed, "%s is unhealthy after %d attempts: %s", w.healthURL, res.Attempts, res.Error)
+		return contract.NewError(contract.ErrHealthCheckFailed, "%s is unhealthy after %d attempts: %s", w.rollout.HealthURL, res.Attempts, res.Error)
 	}
 	w.outcome(ctx, NodeCheckHealth, rung, "ok", fmt.Sprintf("healthy in %s", res.ResponseTime))
 	return nil
 }
 
-// shadowHold keeps the shadow workload on mirrored traffic for the durable hold and records the
-// shadow evidence. Until live metrics land, the evidence is the caller's, recorded as such.
-func (w *run) shadowHold(ctx workflow.Context) error {
-	summary := fmt.Sprintf("shadow hold %s for %s v%s", w.req.ShadowHold, w.version.Name, w.version.Version)
-	if err := w.hold(ctx, waitShadowHold, summary, w.req.ShadowHold); err != nil {
-		return err
-	}
-	ev := w.req.Shadow
-	v := rules.ShadowCriteria(ev, w.policy.Shadow)
-	d := w.decision(ctx, "shadow_criteria", verdictWord(v.Passed, "passed", "failed"), fmt.Sprint(v.Failures),
-		ev.Source, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow, "hold": w.req.ShadowHold.String()})
-	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
-}
-
 // finishRung marks the rung's deployment known-good, in one transaction with the registry row.
 func (w *run) finishRung(ctx workflow.Context, rung contract.Stage) error {
 	if rung == contract.StageShadow {
-		if err := w.shadowHold(ctx); err != nil {
+		hold := w.measuredShadowHold
+		if w.gates < gatesMeasured {
+			hold = w.legacyShadowHold
+		}
+		if err := hold(ctx); err != nil {
 			return err
 		}
 	}
@@ -206,6 +183,12 @@ func (w *run) checkRollbackAvailability(ctx workflow.Context) error {
 	return nil
 }
 
-func probeTarget(ro kube.Rollout) probe.Target {
-	return probe.Target{HealthURL: ro.HealthURL, MetricsURL: ro.MetricsURL}
+// target is what a probe checks on a workload: readiness and metrics, and (on measured gates) a
+// synthetic inference built from the model's recorded input example.
+func (w *run) target(ro kube.Rollout) probe.Target {
+	t := probe.Target{HealthURL: ro.HealthURL, MetricsURL: ro.MetricsURL}
+	if w.gates >= gatesMeasured && len(w.artifact.InputExample) > 0 && ro.EndpointURL != "" {
+		t.PredictURL, t.PredictBody = ro.EndpointURL+"/predict", w.artifact.InputExample
+	}
+	return t
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
@@ -39,11 +40,19 @@ type world struct {
 	unhealthy  map[string]bool   // health URL → fails
 	lockHeldBy string
 	deployErr  error
+
+	// Measured gates: what HoldShadow, MeasureCanary and FindShadowEvidence answer.
+	shadowHold func(activities.ShadowHoldRequest) (activities.ShadowMeasurement, error)        // nil: a good hold
+	canary     func(round int, r activities.CanaryMeasureRequest) activities.CanaryMeasurement // nil: good
+	canaryRuns int
+	evidence   *activities.FoundEvidence // recorded measured shadow evidence, if any
+	tags       []activities.TagRequest
+	duringHold func() // called from inside the (blocking) hold, e.g. to send abort
 }
 
 func newWorld() *world {
 	p := config.DefaultPolicy()
-	p.Backends = config.Backends{Packager: true, Cluster: true}
+	p.Backends = config.Backends{Packager: true, Cluster: true, Metrics: true}
 	return &world{policy: p, stage: contract.StageNone, calls: map[string]int{}, rows: map[string]store.Deployment{}, unhealthy: map[string]bool{}}
 }
 
@@ -147,7 +156,63 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 		kg.Environment = q.Environment
 		return activities.RollbackInfo{Available: true, Target: kg}, nil
 	})
+	s.gateMocks(env, wd, count)
 	return env
+}
+
+// gateMocks answer the measured gates' activities from the world.
+func (s *suite) gateMocks(env *testsuite.TestWorkflowEnvironment, wd *world, count func(string)) {
+	env.OnActivity(a.HoldShadow, mock.Anything, mock.Anything).Return(func(ctx context.Context, r activities.ShadowHoldRequest) (activities.ShadowMeasurement, error) {
+		count("HoldShadow")
+		if wd.duringHold != nil {
+			wd.duringHold()
+			<-ctx.Done() // the hold runs until cancelled
+			return activities.ShadowMeasurement{}, ctx.Err()
+		}
+		if wd.shadowHold != nil {
+			return wd.shadowHold(r)
+		}
+		return activities.ShadowMeasurement{Last: sample(r.Workload, r.From, r.From.Add(r.Hold), 18000, 20, 42), Samples: int(r.Hold / r.Every)}, nil
+	})
+	env.OnActivity(a.MeasureCanary, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.CanaryMeasureRequest) (activities.CanaryMeasurement, error) {
+		count("MeasureCanary")
+		wd.canaryRuns++
+		if wd.canary != nil {
+			return wd.canary(wd.canaryRuns, r), nil
+		}
+		return activities.CanaryMeasurement{Canary: sample(r.Canary, r.From, r.To, 500, 1, 40), Stable: sample(r.Stable, r.From, r.To, 9500, 10, 38)}, nil
+	})
+	env.OnActivity(a.FindShadowEvidence, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.EvidenceRequest) (activities.FoundEvidence, error) {
+		count("FindShadowEvidence")
+		if wd.evidence == nil || wd.evidence.DecidedAt.Before(r.NotBefore) {
+			return activities.FoundEvidence{}, nil
+		}
+		return *wd.evidence, nil
+	})
+	env.OnActivity(a.TagVersion, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.TagRequest) error {
+		count("TagVersion")
+		wd.tags = append(wd.tags, r)
+		return nil
+	})
+}
+
+// sample is a measured sample of a workload: n requests, errs 5xx, p99 in ms.
+func sample(w rules.Workload, from, to time.Time, n, errs, p99 float64) rules.Sample {
+	s := rules.Sample{Workload: w, Start: from, End: to, Requests: n, Errors: errs, P99MS: p99}
+	if n > 0 {
+		s.ErrorRate = errs / n
+	} else {
+		s.NoData, s.P99MS = true, 0
+	}
+	return s
+}
+
+// measuredEvidence is passed shadow evidence recorded by an earlier run, decided at `at`.
+func measuredEvidence(at time.Time) *activities.FoundEvidence {
+	from, to := at.Add(-24*time.Hour), at
+	return &activities.FoundEvidence{Found: true, Key: "earlier/run/007-shadow_criteria", WorkflowID: "earlier", DecidedAt: at,
+		Evidence: rules.ShadowEvidence{DurationHours: 24, Requests: 18000, ErrorRate: 0.001, LatencyP99MS: 42,
+			Source: contract.SourceMeasured, HeldFrom: &from, HeldTo: &to, Samples: 288}}
 }
 
 func rollout(env, role string) kube.Rollout {

@@ -95,14 +95,7 @@ func (w *run) validateRung(ctx workflow.Context, rung contract.Stage) error {
 		w.outcome(ctx, NodeValidatePromotion, rung, "ok", "ladder step allowed")
 		return nil
 	}
-	ev := w.req.Shadow
-	v := rules.ShadowCriteria(ev, w.policy.Shadow)
-	d := w.decision(ctx, "shadow_criteria", verdictWord(v.Passed, "passed", "failed"), strings.Join(v.Failures, "; "),
-		ev.Source, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow})
-	if !v.Passed {
-		return w.deny(ctx, []store.Decision{d}, contract.ErrShadowCriteriaNotMet, strings.Join(v.Failures, "; "))
-	}
-	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+	if err := w.shadowGate(ctx); err != nil {
 		return err
 	}
 	if err := w.awaitApproval(ctx, rung); err != nil {

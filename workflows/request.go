@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
@@ -40,12 +41,24 @@ type Request struct {
 	CanaryHold      time.Duration
 	RequestedBy     string
 	Shadow          rules.ShadowEvidence
+	// CallerShadow says the input carried shadow_mode_* values of its own (not the defaults).
+	CallerShadow bool
+	Analysis     rules.AnalysisCriteria
 }
 
 // Normalize checks an input against the contract and the policy and applies defaults. Its error
 // is an InvalidInput ApplicationError naming the first bad field.
 func Normalize(in contract.Input, p config.Policy) (Request, error) {
+	return normalizeAt(in, p, gatesMeasured)
+}
+
+// normalizeAt normalizes as the workflow version in force does: runs started before the gates were
+// measured replay without the evidence and canary bounds, which their recorded policy lacks.
+func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (Request, error) {
 	r, field, msg := normalize(in, p)
+	if field == "" && version >= gatesMeasured {
+		field, msg = r.applyGates(in, p)
+	}
 	if field != "" {
 		return Request{}, contract.NewError(contract.ErrInvalidInput, "%s: %s", field, msg)
 	}
@@ -209,7 +222,7 @@ func (r *Request) applySizes(in contract.Input) (string, string) {
 }
 
 func (r *Request) applyShadow(in contract.Input) (string, string) {
-	r.Shadow = rules.ShadowEvidence{ErrorRate: 1.0, LatencyP99MS: 999, Source: "caller-supplied"}
+	r.Shadow = rules.ShadowEvidence{ErrorRate: 1.0, LatencyP99MS: 999, Source: contract.SourceCallerSupplied}
 	if v := in.ShadowModeDurationHours; v != nil {
 		if *v < 0 || math.IsNaN(*v) {
 			return "shadow_mode_duration_hours", "must not be negative"

@@ -102,6 +102,8 @@ func TestNormalizeFollowsPolicyDefaults(t *testing.T) {
 func TestNormalizeAccepts(t *testing.T) {
 	lowMin := config.DefaultPolicy()
 	lowMin.ShadowHoldMin = time.Hour
+	permissive := config.DefaultPolicy() // caller-supplied shadow evidence allowed, any canary
+	permissive.Evidence.AllowCallerSupplied, permissive.Canary.MinSteps, permissive.Canary.MaxFirstStep = true, 1, 100
 	waiver := config.DefaultPolicy()
 	waiver.AllowApprovalWaiver = true
 	no := false
@@ -154,7 +156,7 @@ func TestNormalizeAccepts(t *testing.T) {
 		{"require_approval false with AllowApprovalWaiver", waiver,
 			func(in *contract.Input) { in.RequireApproval = &no },
 			func(r Request) bool { return !r.RequireApproval }},
-		{"canary_steps [100]", config.DefaultPolicy(),
+		{"canary_steps [100] where the policy allows a cut-over", permissive,
 			func(in *contract.Input) { in.CanarySteps = []int{100} },
 			func(r Request) bool { return reflect.DeepEqual(r.CanarySteps, []int{100}) }},
 		{"production promote", config.DefaultPolicy(),
@@ -175,14 +177,14 @@ func TestNormalizeAccepts(t *testing.T) {
 		{"sizes", config.DefaultPolicy(),
 			func(in *contract.Input) { b, l := 1, 2500; in.MaxBatchSize, in.MaxLatencyMS = &b, &l },
 			func(r Request) bool { return r.MaxBatchSize == 1 && r.MaxLatencyMS == 2500 }},
-		{"shadow evidence", config.DefaultPolicy(),
+		{"shadow evidence", permissive,
 			func(in *contract.Input) {
 				in.ShadowModeDurationHours, in.ShadowModeRequests, in.ShadowModeErrorRate, in.ShadowModeLatencyP99MS = &h, &n, &e, &p99
 			},
 			func(r Request) bool {
 				return r.Shadow == rules.ShadowEvidence{DurationHours: 30.5, Requests: 5000, ErrorRate: 0.002, LatencyP99MS: 80, Source: "caller-supplied"}
 			}},
-		{"shadow error rate bounds 0 and 1", config.DefaultPolicy(),
+		{"shadow error rate bounds 0 and 1", permissive,
 			func(in *contract.Input) { z := 0.0; in.ShadowModeErrorRate = &z },
 			func(r Request) bool { return r.Shadow.ErrorRate == 0 }},
 		{"requested_by", config.DefaultPolicy(),
@@ -220,7 +222,7 @@ func TestNormalizeAccepts(t *testing.T) {
 // TestNormalizeCopiesCallerSlices: the request does not alias the input's canary steps.
 func TestNormalizeCopiesCallerSlices(t *testing.T) {
 	in := minimalInput()
-	in.CanarySteps = []int{10, 100}
+	in.CanarySteps = []int{10, 50, 100}
 	r, err := Normalize(in, config.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)

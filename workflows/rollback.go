@@ -62,7 +62,7 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 	w.deployment.DeploymentID, w.deployment.WorkflowID, w.deployment.RunID = to.DeploymentID, w.info.WorkflowExecution.ID, w.info.WorkflowExecution.RunID
 	w.deployment.EndpointName, w.deployment.EndpointURL = ro.EndpointName, ro.EndpointURL
 	w.deployment.DeployedAt, w.deployment.DeployedBy = workflow.Now(ctx).UTC(), w.req.RequestedBy
-	w.healthURL, w.metricsURL = ro.HealthURL, ro.MetricsURL
+	w.rollout = ro
 	w.outcome(ctx, NodeDeployToEndpoint, "", "ok", "restored "+target.Target.DeploymentID)
 	if err := w.checkHealth(ctx, ""); err != nil {
 		return err
@@ -145,12 +145,12 @@ func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment) e
 	if req.To == nil {
 		return nil
 	}
-	res, err := w.probe(ctx, "verify rollback", probeTarget(ro))
+	res, err := w.probe(ctx, "verify rollback", w.target(ro))
 	if err != nil {
 		return err
 	}
 	d := w.decision(ctx, "rollback_verified", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
-		map[string]any{"restored": known.Target.DeploymentID, "probe": res})
+		map[string]any{"restored": known.Target.DeploymentID, "probe": res, "canary_weight_read_back": ro.CanaryWeight})
 	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
 }
 

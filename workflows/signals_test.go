@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
@@ -11,7 +12,6 @@ import (
 func productionPromote() contract.Input {
 	in := input()
 	in.DeploymentAction, in.TargetEnvironment = contract.ActionPromote, contract.EnvProduction
-	goodShadow(&in)
 	return in
 }
 
@@ -40,6 +40,7 @@ func TestApprovalWait(t *testing.T) {
 			wd := newWorld()
 			wd.stage, wd.registered = contract.StageShadow, true
 			env := s.env(t, wd)
+			wd.evidence = measuredEvidence(env.Now())
 			in := productionPromote()
 			in.AllowedApprovers = tc.allowed
 			var during contract.Status
@@ -85,11 +86,12 @@ func TestApprovalBeforeWaitIsIgnored(t *testing.T) {
 	in := input()
 	in.TargetEnvironment = contract.EnvProduction
 	in.ShadowHold = "24h"
-	goodShadow(&in)
 	// An approval during the shadow hold, before the evidence is in, must not count.
-	env.RegisterDelayedCallback(func() {
+	wd.shadowHold = func(r activities.ShadowHoldRequest) (activities.ShadowMeasurement, error) {
 		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "eager@example.com"})
-	}, time.Hour)
+		time.Sleep(50 * time.Millisecond) // let the signal land while the hold runs
+		return activities.ShadowMeasurement{Last: sample(r.Workload, r.From, r.From.Add(r.Hold), 18000, 20, 42), Samples: 288}, nil
+	}
 	env.ExecuteWorkflow(contract.WorkflowType, in)
 	_, err := result(t, env)
 	if errType(err) != contract.ErrApprovalTimeout {
@@ -100,17 +102,17 @@ func TestApprovalBeforeWaitIsIgnored(t *testing.T) {
 	}
 }
 
-// TestShadowHold: the durable 24 h hold, aborted at virtual times inside it, rolls back.
+// TestShadowHold: the measured hold completes, or an abort during it (HoldShadow is running)
+// cancels it and rolls back.
 func TestShadowHold(t *testing.T) {
 	cases := []struct {
 		name      string
-		abortAt   time.Duration
+		abort     bool
 		wantErr   string
 		wantStage contract.Stage
 	}{
-		{"hold completes", 0, "", contract.StageShadow},
-		{"abort after 1h", time.Hour, contract.ErrAborted, contract.StageStaging},
-		{"abort at 23h59m", 24*time.Hour - time.Minute, contract.ErrAborted, contract.StageStaging},
+		{"hold completes", false, "", contract.StageShadow},
+		{"abort during the hold", true, contract.ErrAborted, contract.StageStaging},
 	}
 	var s suite
 	for _, tc := range cases {
@@ -120,14 +122,11 @@ func TestShadowHold(t *testing.T) {
 			env := s.env(t, wd)
 			in := input()
 			in.TargetEnvironment = contract.EnvShadow
-			var during contract.Status
-			env.RegisterDelayedCallback(func() { during = status(t, env) }, 30*time.Minute)
-			if tc.abortAt > 0 {
-				env.RegisterDelayedCallback(func() {
+			if tc.abort {
+				wd.duringHold = func() {
 					env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "drift", RequestedBy: "oncall"})
-				}, tc.abortAt)
+				}
 			}
-			start := env.Now()
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			out, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {
@@ -136,18 +135,15 @@ func TestShadowHold(t *testing.T) {
 			if wd.stage != tc.wantStage {
 				t.Errorf("stage %s, want %s", wd.stage, tc.wantStage)
 			}
-			if during.WaitingFor != waitShadowHold || during.Stage != contract.StageShadow {
-				t.Errorf("status during hold %+v", during)
-			}
 			if tc.wantErr == "" {
-				if took := env.Now().Sub(start); took < 24*time.Hour {
-					t.Errorf("hold lasted %s of virtual time, want 24h", took)
-				}
 				if out.DeploymentManifest.Environment != contract.EnvShadow || !out.HealthCheckPassed {
 					t.Errorf("output %+v", out)
 				}
-				if got := wd.verdicts("shadow_criteria"); len(got) != 1 || got[0] != "failed" {
-					t.Errorf("shadow evidence not recorded as measured against criteria: %v", got)
+				if got := wd.verdicts("shadow_criteria"); len(got) != 1 || got[0] != "passed" {
+					t.Errorf("measured shadow evidence not recorded as passed: %v", got)
+				}
+				if len(wd.tags) != 1 || wd.tags[0].Tags["temporaldeployer.shadow.source"] != contract.SourceMeasured {
+					t.Errorf("evidence tags on the version: %+v", wd.tags)
 				}
 				return
 			}

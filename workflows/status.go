@@ -2,13 +2,11 @@ package workflows
 
 import (
 	"fmt"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
-	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 // enter marks a node as current in the status query and the Web UI's current details.
@@ -53,40 +51,6 @@ func (w *run) upsertSearchAttributes(ctx workflow.Context) {
 	}
 }
 
-// decision builds a ledger entry with a key unique within this run, so a retried write is a no-op.
-func (w *run) decision(ctx workflow.Context, gate, verdict, reason, source, actor string, inputs map[string]any) store.Decision {
-	w.seq++
-	return store.Decision{
-		Key:        fmt.Sprintf("%s/%s/%03d-%s", w.info.WorkflowExecution.ID, w.info.WorkflowExecution.RunID, w.seq, gate),
-		WorkflowID: w.info.WorkflowExecution.ID,
-		RunID:      w.info.WorkflowExecution.RunID,
-		Deployment: w.req.DeploymentName,
-		Gate:       gate, Verdict: verdict, Reason: reason, Source: source, Actor: actor,
-		Inputs:    inputs,
-		DecidedAt: workflow.Now(ctx).UTC(),
-	}
-}
-
-// record writes ledger decisions (and optionally rows) in one transaction.
-func (w *run) record(ctx workflow.Context, c store.Change) error {
-	return w.exec(ctx, short(recordSummary(c)), a.Record, c, nil)
-}
-
-// recordSummary names what a record writes, for the Web UI: "record: stage_ladder allowed; …".
-func recordSummary(c store.Change) string {
-	var parts []string
-	for _, d := range c.Decisions {
-		parts = append(parts, d.Gate+" "+d.Verdict)
-	}
-	if c.Deployment != nil {
-		parts = append(parts, "deployment "+c.Deployment.Status)
-	}
-	if c.Registry != nil {
-		parts = append(parts, "registry "+c.Registry.Stage)
-	}
-	return "record: " + strings.Join(parts, "; ")
-}
-
 func (w *run) deploymentID(env contract.Environment) string {
 	return fmt.Sprintf("%s-%s-%s", w.req.DeploymentName, env, w.info.WorkflowExecution.RunID)
 }
@@ -111,8 +75,8 @@ func (w *run) output() contract.Output {
 	if d.DeploymentID != "" {
 		at := d.DeployedAt
 		out.DeploymentManifest.DeployedAt = &at
-		out.DeploymentManifest.HealthCheckURL = w.healthURL
-		out.DeploymentManifest.MetricsURL = w.metricsURL
+		out.DeploymentManifest.HealthCheckURL = w.rollout.HealthURL
+		out.DeploymentManifest.MetricsURL = w.rollout.MetricsURL
 	}
 	switch w.req.Action {
 	case contract.ActionPromote:

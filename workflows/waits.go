@@ -99,18 +99,27 @@ func (w *run) hold(ctx workflow.Context, what, summary string, d time.Duration) 
 	return err
 }
 
-// exec runs an activity and waits for it; an abort cancels the activity and returns at once.
-// result may be nil.
+// exec runs an activity and waits for it; an abort cancels the activity and, once the activity
+// has really stopped (on measured gates), returns the Aborted error. During compensation nothing
+// aborts and every activity retries until it succeeds. result may be nil.
 func (w *run) exec(ctx workflow.Context, opts workflow.ActivityOptions, fn any, arg any, result any) error {
+	if w.compensating {
+		opts.RetryPolicy.MaximumAttempts = 0 // unlimited: compensation always finishes
+		opts.RetryPolicy.MaximumInterval = time.Minute
+	}
+	opts.WaitForCancellation = w.gates >= gatesMeasured
 	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
 	defer cancel()
 	fut := workflow.ExecuteActivity(actx, fn, arg)
-	abortable := w.abort == nil
+	abortable := w.abort == nil && !w.compensating
 	if err := workflow.Await(ctx, func() bool { return fut.IsReady() || (abortable && w.abort != nil) }); err != nil {
 		return err
 	}
 	if !fut.IsReady() {
 		cancel()
+		if opts.WaitForCancellation { // a straggler must not act after the compensation that follows
+			_ = fut.Get(ctx, nil)
+		}
 		return w.abortError()
 	}
 	return fut.Get(ctx, result)
@@ -121,6 +130,7 @@ var nonRetryable = []string{
 	contract.ErrShadowCriteriaNotMet, contract.ErrApprovalTimeout, contract.ErrAborted,
 	contract.ErrHealthCheckFailed, contract.ErrConcurrentDeployment, contract.ErrBackendNotConfigured,
 	contract.ErrModelNotFound, contract.ErrRegistryRejected, contract.ErrNoKnownGood, contract.ErrRolloutFailed,
+	contract.ErrAnalysisFailed,
 }
 
 func retry(attempts int32) *temporal.RetryPolicy {
@@ -142,6 +152,15 @@ func short(summary string) workflow.ActivityOptions {
 func long(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: time.Minute,
 		RetryPolicy: retry(5), Summary: summary}
+}
+
+// holding is for the measured shadow hold: one activity as long as the hold, heartbeating its
+// counters; a retry (a worker died) resumes the same window.
+func holding(summary string, hold time.Duration) workflow.ActivityOptions {
+	p := retry(20)
+	p.MaximumInterval = time.Minute
+	return workflow.ActivityOptions{StartToCloseTimeout: hold + time.Hour, HeartbeatTimeout: time.Minute,
+		RetryPolicy: p, Summary: summary}
 }
 
 // probing is for health checks; the prober retries inside one attempt.

@@ -13,8 +13,10 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
@@ -42,17 +44,19 @@ type run struct {
 	approval *contract.ApproveSignal
 	abort    *contract.AbortSignal
 
-	version    registry.Version
-	registered bool
-	rungs      []contract.Stage
-	artifact   packaging.Artifact
-	live       *liveRung // what this run changed on the rung in progress, to undo on failure
-	deployment store.Deployment
-	health     bool
-	healthURL  string
-	metricsURL string
-	rollback   activities.RollbackInfo
-	seq        int // ledger key sequence
+	version      registry.Version
+	registered   bool
+	rungs        []contract.Stage
+	artifact     packaging.Artifact
+	live         *liveRung // what this run changed on the rung in progress, to undo on failure
+	deployment   store.Deployment
+	health       bool
+	rollout      kube.Rollout // where the rung's workload answers
+	rollback     activities.RollbackInfo
+	ledger       ledger
+	gates        workflow.Version      // which gates this run uses (versions.go)
+	compensating bool                  // compensation runs: nothing may abort it
+	shadowEv     *rules.ShadowEvidence // measured on this run's Shadow rung
 }
 
 // ModelDeployment takes a model version from the registry towards production, one validated rung
@@ -71,10 +75,11 @@ func ModelDeployment(ctx workflow.Context, in contract.Input) (contract.Output, 
 }
 
 func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
+	w.gates = gatesVersion(ctx)
 	if err := w.loadPolicy(ctx); err != nil {
 		return contract.Output{}, err
 	}
-	req, err := Normalize(w.in, w.policy)
+	req, err := normalizeAt(w.in, w.policy, w.gates)
 	if err != nil {
 		w.outcome(ctx, "validate_input", "", "failed", err.Error())
 		return contract.Output{}, err
@@ -170,6 +175,12 @@ func (w *run) preflight() error {
 		return contract.NewError(contract.ErrBackendNotConfigured,
 			"cluster backend is not configured on this worker; %s needs it (deploy_to_endpoint)", needed)
 	}
+	measured := w.req.Environment == contract.EnvShadow || w.req.Environment == contract.EnvProduction
+	if w.gates >= gatesMeasured && w.req.Action == contract.ActionDeploy && measured && !w.policy.Backends.Metrics {
+		return contract.NewError(contract.ErrBackendNotConfigured,
+			"metrics backend is not configured on this worker (DEPLOYER_PROMETHEUS_URL); a deploy to %s needs it "+
+				"(the shadow hold and the canary analysis measure the workloads)", w.req.Environment)
+	}
 	return nil
 }
 
@@ -180,6 +191,7 @@ func (w *run) fail(ctx workflow.Context, cause error) error {
 	}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
+	w.compensating = w.gates >= gatesMeasured // from here on nothing aborts, and every step retries until done
 	if err := w.compensate(dctx, cause); err != nil {
 		workflow.GetLogger(ctx).Error("compensation failed", "error", err)
 	}

@@ -48,7 +48,7 @@ func TestLadderEdges(t *testing.T) {
 			env := s.env(t, wd)
 			in := input()
 			in.DeploymentAction, in.TargetEnvironment = tc.action, tc.target
-			goodShadow(&in)
+			wd.evidence = measuredEvidence(env.Now())
 			if tc.target == contract.EnvProduction {
 				env.RegisterDelayedCallback(func() {
 					env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})

@@ -23,6 +23,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/metrics"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
@@ -69,6 +70,10 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer stopCluster()
+	source, err := metrics.New(metrics.Config{Kind: cfg.Metrics.Kind, URL: cfg.Metrics.URL, Timeout: cfg.Metrics.Timeout})
+	if err != nil {
+		return fmt.Errorf("metrics source: %w", err)
+	}
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
 		Logger: tlog.NewStructuredLogger(log),
@@ -90,6 +95,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cluster != nil {
 		acts.Cluster = cluster
 	}
+	if source != nil {
+		acts.Metrics = source
+	}
 	w := worker.New(c, contract.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
@@ -99,7 +107,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL),
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
-		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints)
+		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
 	<-ctx.Done()
 	log.Info("stopping worker: finishing in-flight tasks")
 	w.Stop()

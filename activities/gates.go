@@ -1,0 +1,192 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/rules"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+// ShadowHoldRequest asks the shadow hold to measure the shadow workload over [From, From+Hold],
+// sampling every Every and stopping early when a sample already breaks a hard limit.
+type ShadowHoldRequest struct {
+	Workload rules.Workload        `json:"workload"`
+	From     time.Time             `json:"from"`
+	Hold     time.Duration         `json:"hold"`
+	Every    time.Duration         `json:"every"`
+	Criteria config.ShadowCriteria `json:"criteria"`
+}
+
+// ShadowMeasurement is what the hold measured: the last sample (over the whole hold when it ran
+// to its end), how many samples it took, how many the metrics source failed, and why it stopped
+// early, if it did.
+type ShadowMeasurement struct {
+	Last         rules.Sample `json:"last"`
+	Samples      int          `json:"samples"`
+	SourceErrors int          `json:"source_errors"`
+	EarlyFailure []string     `json:"early_failure,omitempty"`
+}
+
+// holdCheckpoint is kept in the heartbeat details, so a hold retried after a worker dies carries
+// on with its counters (the window always starts at From).
+type holdCheckpoint struct {
+	Samples      int          `json:"samples"`
+	SourceErrors int          `json:"source_errors"`
+	Last         rules.Sample `json:"last"`
+}
+
+// heartbeatPeriod is how often a long wait heartbeats (well inside the workflow's heartbeat timeout).
+const heartbeatPeriod = 10 * time.Second
+
+// HoldShadow is the shadow rung's durable, measured hold: one long activity that samples the
+// metrics source periodically and heartbeats its counters, so a 24 h hold costs a handful of
+// history events instead of one timer and one activity per sample.
+func (a *Activities) HoldShadow(ctx context.Context, r ShadowHoldRequest) (ShadowMeasurement, error) {
+	if a.Metrics == nil {
+		return ShadowMeasurement{}, notConfigured("metrics", "the shadow hold")
+	}
+	if r.Every <= 0 {
+		return ShadowMeasurement{}, fmt.Errorf("shadow hold of %s: sampling interval %s must be positive", r.Workload, r.Every)
+	}
+	var cp holdCheckpoint
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &cp) // a bad checkpoint restarts the counters, never the window
+	}
+	end := r.From.Add(r.Hold)
+	for time.Now().Before(end) {
+		if err := sleepBeating(ctx, minTime(time.Now().Add(r.Every), end), cp); err != nil {
+			return ShadowMeasurement{}, err
+		}
+		if !time.Now().Before(end) {
+			break
+		}
+		s, err := a.Metrics.Sample(ctx, r.Workload, r.From, time.Now())
+		if err != nil {
+			cp.SourceErrors++
+			a.logger().Warn("shadow sample failed", "workload", r.Workload.String(), "error", err)
+			continue
+		}
+		cp.Samples, cp.Last = cp.Samples+1, s
+		if fails := rules.ShadowEarlyFailure(s, r.Criteria); len(fails) > 0 {
+			return ShadowMeasurement{Last: s, Samples: cp.Samples, SourceErrors: cp.SourceErrors, EarlyFailure: fails}, nil
+		}
+	}
+	s, err := a.Metrics.Sample(ctx, r.Workload, r.From, end)
+	if err != nil { // retried by Temporal: the retry finds the hold over and samples the same window
+		return ShadowMeasurement{}, fmt.Errorf("final shadow sample of %s over %s..%s: %w", r.Workload, r.From.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	}
+	return ShadowMeasurement{Last: s, Samples: cp.Samples + 1, SourceErrors: cp.SourceErrors}, nil
+}
+
+// sleepBeating waits until t, heartbeating the checkpoint so the wait is seen alive and can be
+// cancelled.
+func sleepBeating(ctx context.Context, t time.Time, cp holdCheckpoint) error {
+	for {
+		d := time.Until(t)
+		if d <= 0 {
+			return nil
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, cp)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(d, heartbeatPeriod)):
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// CanaryMeasureRequest names the canary and the stable workload to compare over [From, To].
+type CanaryMeasureRequest struct {
+	Canary rules.Workload `json:"canary"`
+	Stable rules.Workload `json:"stable"`
+	From   time.Time      `json:"from"`
+	To     time.Time      `json:"to"`
+}
+
+// CanaryMeasurement is both samples, or why the metrics source could not give them. A source
+// failure is a result, not an activity error: the workflow counts it against its limit and never
+// takes it for a pass.
+type CanaryMeasurement struct {
+	Canary      rules.Sample `json:"canary"`
+	Stable      rules.Sample `json:"stable"`
+	SourceError string       `json:"source_error,omitempty"`
+}
+
+// MeasureCanary samples the canary and the stable workload over the same window.
+func (a *Activities) MeasureCanary(ctx context.Context, r CanaryMeasureRequest) (CanaryMeasurement, error) {
+	if a.Metrics == nil {
+		return CanaryMeasurement{}, notConfigured("metrics", "the canary analysis")
+	}
+	c, err := a.Metrics.Sample(ctx, r.Canary, r.From, r.To)
+	if err != nil {
+		return CanaryMeasurement{SourceError: fmt.Sprintf("sample %s: %v", r.Canary, err)}, nil
+	}
+	s, err := a.Metrics.Sample(ctx, r.Stable, r.From, r.To)
+	if err != nil {
+		return CanaryMeasurement{Canary: c, SourceError: fmt.Sprintf("sample %s: %v", r.Stable, err)}, nil
+	}
+	return CanaryMeasurement{Canary: c, Stable: s}, nil
+}
+
+// EvidenceRequest asks for the newest passed, measured shadow evidence of a model version that is
+// not older than NotBefore.
+type EvidenceRequest struct {
+	ModelName    string    `json:"model_name"`
+	ModelVersion string    `json:"model_version"`
+	NotBefore    time.Time `json:"not_before"`
+}
+
+// FoundEvidence is recorded shadow evidence and the ledger entry it came from.
+type FoundEvidence struct {
+	Found      bool                 `json:"found"`
+	Evidence   rules.ShadowEvidence `json:"evidence"`
+	Key        string               `json:"key,omitempty"`
+	WorkflowID string               `json:"workflow_id,omitempty"`
+	DecidedAt  time.Time            `json:"decided_at"`
+}
+
+// FindShadowEvidence reads the evidence ledger for measured shadow evidence of the version.
+func (a *Activities) FindShadowEvidence(ctx context.Context, r EvidenceRequest) (FoundEvidence, error) {
+	d, found, err := a.Store.LatestEvidence(ctx, store.EvidenceQuery{ModelName: r.ModelName, ModelVersion: r.ModelVersion,
+		Gate: contract.GateShadowCriteria, Source: contract.SourceMeasured, Verdict: contract.VerdictPassed, NotBefore: r.NotBefore})
+	if err != nil || !found {
+		return FoundEvidence{}, err
+	}
+	raw, err := json.Marshal(d.Inputs["evidence"])
+	if err != nil {
+		return FoundEvidence{}, fmt.Errorf("ledger entry %s: evidence: %w", d.Key, err)
+	}
+	var ev rules.ShadowEvidence
+	if err := json.Unmarshal(raw, &ev); err != nil || ev.Source != contract.SourceMeasured {
+		return FoundEvidence{}, fmt.Errorf("ledger entry %s holds no measured shadow evidence (%v)", d.Key, err)
+	}
+	return FoundEvidence{Found: true, Evidence: ev, Key: d.Key, WorkflowID: d.WorkflowID, DecidedAt: d.DecidedAt}, nil
+}
+
+// TagRequest sets tags on a registry version.
+type TagRequest struct {
+	ModelName string            `json:"model_name"`
+	Version   string            `json:"version"`
+	Tags      map[string]string `json:"tags"`
+}
+
+// TagVersion sets tags on a registry version (the measured shadow evidence, for MLflow's readers).
+func (a *Activities) TagVersion(ctx context.Context, r TagRequest) error {
+	return registryError(fmt.Sprintf("tag %s v%s", r.ModelName, r.Version), a.Registry.SetTags(ctx, r.ModelName, r.Version, r.Tags))
+}

@@ -1,0 +1,52 @@
+package contract
+
+// The evidence ledger's public words: every decision names its gate, its verdict and where its
+// numbers came from. Auditors and CI read them, so they are as stable as the error types.
+
+// Ledger gates.
+const (
+	GateSuccessCriteria  = "success_criteria"
+	GateStageLadder      = "stage_ladder"
+	GateStageChange      = "stage_change"
+	GateShadowCriteria   = "shadow_criteria"
+	GateShadowEvidence   = "shadow_evidence" // which shadow evidence the Production rung used
+	GateApproval         = "approval"
+	GateArtifact         = "artifact"
+	GateHealthCheck      = "health_check"
+	GateCanaryPolicy     = "canary_policy"
+	GateCanaryAnalysis   = "canary_analysis"
+	GateRollback         = "rollback"
+	GateRollbackVerified = "rollback_verified"
+	GateRunOutcome       = "run_outcome"
+)
+
+// Ledger verdicts.
+const (
+	VerdictAllowed      = "allowed"
+	VerdictDenied       = "denied"
+	VerdictPassed       = "passed"
+	VerdictFailed       = "failed"
+	VerdictInconclusive = "inconclusive"
+	VerdictApproved     = "approved"
+	VerdictTimedOut     = "timed_out"
+	VerdictWaived       = "waived"
+	VerdictPublished    = "published"
+	VerdictPromoted     = "promoted"
+	VerdictReverted     = "reverted"
+	VerdictRestored     = "restored"
+	VerdictAborted      = "aborted"
+	VerdictFound        = "found"
+)
+
+// Evidence sources (DESIGN: "every gate decision records where its numbers came from").
+const (
+	SourceMeasured       = "measured" // the project's own metrics: Prometheus over the real model servers
+	SourceCallerSupplied = "caller-supplied"
+	SourceRegistry       = "registry"
+	SourceRecords        = "records" // the deployer's own store (known-good rows, earlier ledger entries)
+	SourceSignal         = "signal"
+	SourcePolicy         = "policy"
+	SourcePackager       = "packager"
+	SourceWorkflow       = "workflow"
+	SourceProbe          = "probe" // an HTTP probe of the workload (readiness, synthetic inference)
+)

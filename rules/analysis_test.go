@@ -1,0 +1,268 @@
+package rules
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+)
+
+// TestRulesDefaultAnalysis pins the defaults the boundary cases below are written against.
+func TestRulesDefaultAnalysis(t *testing.T) {
+	want := AnalysisCriteria{MaxErrorRate: 0.01, MaxP99MS: 150, MaxErrorRateIncrease: 0.005, MaxP99Ratio: 1.5,
+		MinRequests: 50, MaxExtensions: 3, MaxSourceErrors: 2}
+	if got := DefaultAnalysis(); got != want {
+		t.Fatalf("DefaultAnalysis() = %+v, want %+v", got, want)
+	}
+}
+
+// TestRulesJudgeCanary checks every bar of the canary analysis on both sides of its boundary.
+// wantNums holds, per failure in order, the measured number its message must quote.
+func TestRulesJudgeCanary(t *testing.T) {
+	def := DefaultAnalysis()
+	// A stable workload that served enough to apply the relative bars, and a canary that clears
+	// every bar against it (increase 0.004 ≤ 0.005, p99 110 ≤ 1.5 × 100).
+	stable := Sample{Requests: 1000, Errors: 1, ErrorRate: 0.001, P99MS: 100}
+	canary := Sample{Requests: 1000, Errors: 5, ErrorRate: 0.005, P99MS: 110}
+	with := func(s Sample, mut func(*Sample)) Sample { mut(&s); return s }
+	crit := func(mut func(*AnalysisCriteria)) AnalysisCriteria { c := def; mut(&c); return c }
+
+	cases := []struct {
+		name      string
+		canary    Sample
+		stable    Sample
+		c         AnalysisCriteria
+		outcome   string
+		wantNums  []string // one per failure, in order; len = number of failures
+		wantNotes int
+		noteHas   string // a substring of the first note, if any
+	}{
+		{"clears every bar", canary, stable, def, contract.VerdictPassed, nil, 0, ""},
+
+		// Absolute error-rate bar (exclusive). The stable rate is raised so the increase stays
+		// within 0.005 and only the absolute bar is in play.
+		{"error rate just below the bar passes",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.0099 }), with(stable, func(s *Sample) { s.ErrorRate = 0.009 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"error rate at the bar fails",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.01 }), with(stable, func(s *Sample) { s.ErrorRate = 0.009 }),
+			def, contract.VerdictFailed, []string{"0.01"}, 0, ""},
+		{"error rate just above the bar fails",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.0101 }), with(stable, func(s *Sample) { s.ErrorRate = 0.009 }),
+			def, contract.VerdictFailed, []string{"0.0101"}, 0, ""},
+
+		// Absolute p99 bar (exclusive). Stable p99 raised so the ratio bar (1.5×) stays clear.
+		{"p99 just below the bar passes",
+			with(canary, func(s *Sample) { s.P99MS = 149.9 }), with(stable, func(s *Sample) { s.P99MS = 140 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"p99 at the bar fails",
+			with(canary, func(s *Sample) { s.P99MS = 150 }), with(stable, func(s *Sample) { s.P99MS = 140 }),
+			def, contract.VerdictFailed, []string{"150"}, 0, ""},
+
+		// Relative error-rate bar (inclusive: an increase of exactly MaxErrorRateIncrease passes).
+		{"error-rate increase exactly at the bar passes (0.006 − 0.001)",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.006 }), stable,
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"error-rate increase exactly at a binary-exact bar passes (0.5 − 0.25)",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.5 }), with(stable, func(s *Sample) { s.ErrorRate = 0.25 }),
+			crit(func(c *AnalysisCriteria) { c.MaxErrorRate = 1; c.MaxErrorRateIncrease = 0.25 }),
+			contract.VerdictPassed, nil, 0, ""},
+		{"error-rate increase just above the bar fails",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.0061 }), stable,
+			def, contract.VerdictFailed, []string{"0.0061"}, 0, ""},
+		{"zero increase bar: equal rates pass",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.004 }), with(stable, func(s *Sample) { s.ErrorRate = 0.004 }),
+			crit(func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = 0 }), contract.VerdictPassed, nil, 0, ""},
+
+		// Relative p99 bar (inclusive: exactly MaxP99Ratio × stable passes).
+		{"p99 ratio exactly at the bar passes (120 = 1.5 × 80)",
+			with(canary, func(s *Sample) { s.P99MS = 120 }), with(stable, func(s *Sample) { s.P99MS = 80 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"p99 ratio above the bar fails",
+			with(canary, func(s *Sample) { s.P99MS = 120.1 }), with(stable, func(s *Sample) { s.P99MS = 80 }),
+			def, contract.VerdictFailed, []string{"120.1"}, 0, ""},
+
+		// Stable too small (or without data): the relative bars are not applied, and a note says so.
+		// The canary here would break both relative bars (increase 0.009, p99 140 > 1.5 × 10).
+		{"stable below MinRequests: relative bars not applied",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.009; s.P99MS = 140 }),
+			Sample{Requests: 49, ErrorRate: 0, P99MS: 10},
+			def, contract.VerdictPassed, nil, 1, "stable served 49 requests, fewer than 50: relative bars not applied"},
+		{"stable NoData: relative bars not applied",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.009; s.P99MS = 140 }),
+			Sample{NoData: true},
+			def, contract.VerdictPassed, nil, 1, "relative bars not applied"},
+		{"stable at MinRequests: relative bars applied",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.009; s.P99MS = 140 }),
+			Sample{Requests: 50, ErrorRate: 0, P99MS: 10},
+			def, contract.VerdictFailed, []string{"0.009", "140"}, 0, ""},
+		{"stable too small, absolute bar still fails with the note",
+			with(canary, func(s *Sample) { s.ErrorRate = 0.02 }), Sample{Requests: 10},
+			def, contract.VerdictFailed, []string{"0.02"}, 1, "relative bars not applied"},
+
+		// Canary without enough evidence.
+		{"canary NoData is inconclusive", Sample{NoData: true}, stable,
+			def, contract.VerdictInconclusive, nil, 1, "canary served 0 requests, fewer than 50"},
+		{"canary NoData with numbers that look fine is still inconclusive",
+			with(canary, func(s *Sample) { s.NoData = true; s.Errors = 0 }), stable,
+			def, contract.VerdictInconclusive, nil, 1, "fewer than 50"},
+		{"canary below MinRequests is inconclusive",
+			Sample{Requests: 49, ErrorRate: 0, P99MS: 10}, stable,
+			def, contract.VerdictInconclusive, nil, 1, "canary served 49 requests, fewer than 50"},
+		{"canary at MinRequests is judged",
+			Sample{Requests: 50, ErrorRate: 0, P99MS: 10}, stable,
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"canary below MinRequests, 0 errors: not yet, inconclusive",
+			Sample{Requests: 10, Errors: 0, ErrorRate: 0, P99MS: 10}, stable,
+			def, contract.VerdictInconclusive, nil, 1, "canary served 10 requests"},
+		{"canary below MinRequests, 1 error in 10: 1/50 = 0.02 ≥ 0.01, failed",
+			Sample{Requests: 10, Errors: 1, ErrorRate: 0.1, P99MS: 10}, stable,
+			def, contract.VerdictFailed, []string{"1"}, 0, ""},
+		{"canary below MinRequests, errors exactly at the bar over MinRequests: failed",
+			Sample{Requests: 10, Errors: 1, ErrorRate: 0.1, P99MS: 10}, stable,
+			crit(func(c *AnalysisCriteria) { c.MinRequests = 100 }), contract.VerdictFailed, []string{"1"}, 0, ""},
+		{"canary below MinRequests, errors just under the bar over MinRequests: inconclusive",
+			Sample{Requests: 10, Errors: 1, ErrorRate: 0.1, P99MS: 10}, stable,
+			crit(func(c *AnalysisCriteria) { c.MinRequests = 101 }), contract.VerdictInconclusive, nil, 1, "fewer than 101"},
+		{"canary below MinRequests, p99 over the bar: inconclusive (not judged yet)",
+			Sample{Requests: 10, Errors: 0, P99MS: 999}, stable,
+			def, contract.VerdictInconclusive, nil, 1, "fewer than 50"},
+
+		// Everything at once.
+		{"several failures reported together",
+			Sample{Requests: 1000, Errors: 20, ErrorRate: 0.02, P99MS: 200}, stable,
+			def, contract.VerdictFailed, []string{"0.02", "200", "0.02", "200"}, 0, ""},
+		{"both absolute failures together, stable too small",
+			Sample{Requests: 1000, Errors: 30, ErrorRate: 0.03, P99MS: 151}, Sample{Requests: 3},
+			def, contract.VerdictFailed, []string{"0.03", "151"}, 1, "stable served 3 requests"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := JudgeCanary(tc.canary, tc.stable, tc.c)
+			if v.Outcome != tc.outcome {
+				t.Fatalf("Outcome = %q, want %q (verdict %+v)", v.Outcome, tc.outcome, v)
+			}
+			if len(v.Failures) != len(tc.wantNums) {
+				t.Fatalf("%d failures %q, want %d", len(v.Failures), v.Failures, len(tc.wantNums))
+			}
+			for i, f := range v.Failures {
+				if !strings.Contains(f, tc.wantNums[i]) {
+					t.Errorf("failure %d %q does not quote the measured %s", i, f, tc.wantNums[i])
+				}
+			}
+			if len(v.Notes) != tc.wantNotes {
+				t.Fatalf("%d notes %q, want %d", len(v.Notes), v.Notes, tc.wantNotes)
+			}
+			if tc.noteHas != "" && !strings.Contains(v.Notes[0], tc.noteHas) {
+				t.Errorf("note %q does not contain %q", v.Notes[0], tc.noteHas)
+			}
+		})
+	}
+}
+
+// TestRulesCheckAnalysis: the defaults pass; every field out of range is named.
+func TestRulesCheckAnalysis(t *testing.T) {
+	if field, msg := CheckAnalysis(DefaultAnalysis()); field != "" || msg != "" {
+		t.Fatalf("CheckAnalysis(DefaultAnalysis()) = %q, %q; want it to pass", field, msg)
+	}
+	nan, inf := math.NaN(), math.Inf(1)
+	type mut = func(*AnalysisCriteria)
+	cases := []struct {
+		name  string
+		mut   mut
+		field string // "" = passes
+	}{
+		{"max_error_rate 0", func(c *AnalysisCriteria) { c.MaxErrorRate = 0 }, "max_error_rate"},
+		{"max_error_rate negative", func(c *AnalysisCriteria) { c.MaxErrorRate = -0.01 }, "max_error_rate"},
+		{"max_error_rate NaN", func(c *AnalysisCriteria) { c.MaxErrorRate = nan }, "max_error_rate"},
+		{"max_error_rate too large", func(c *AnalysisCriteria) { c.MaxErrorRate = 1.0001 }, "max_error_rate"},
+		{"max_error_rate 1 passes", func(c *AnalysisCriteria) { c.MaxErrorRate = 1 }, ""},
+
+		{"max_p99_ms 0", func(c *AnalysisCriteria) { c.MaxP99MS = 0 }, "max_p99_ms"},
+		{"max_p99_ms negative", func(c *AnalysisCriteria) { c.MaxP99MS = -150 }, "max_p99_ms"},
+		{"max_p99_ms NaN", func(c *AnalysisCriteria) { c.MaxP99MS = nan }, "max_p99_ms"},
+		{"max_p99_ms too large", func(c *AnalysisCriteria) { c.MaxP99MS = 600001 }, "max_p99_ms"},
+		{"max_p99_ms +Inf", func(c *AnalysisCriteria) { c.MaxP99MS = inf }, "max_p99_ms"},
+		{"max_p99_ms 600000 passes", func(c *AnalysisCriteria) { c.MaxP99MS = 600000 }, ""},
+
+		{"max_error_rate_increase 0 passes", func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = 0 }, ""},
+		{"max_error_rate_increase negative", func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = -0.001 }, "max_error_rate_increase"},
+		{"max_error_rate_increase NaN", func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = nan }, "max_error_rate_increase"},
+		{"max_error_rate_increase too large", func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = 1.5 }, "max_error_rate_increase"},
+		{"max_error_rate_increase 1 passes", func(c *AnalysisCriteria) { c.MaxErrorRateIncrease = 1 }, ""},
+
+		{"max_p99_ratio 0", func(c *AnalysisCriteria) { c.MaxP99Ratio = 0 }, "max_p99_ratio"},
+		{"max_p99_ratio negative", func(c *AnalysisCriteria) { c.MaxP99Ratio = -1.5 }, "max_p99_ratio"},
+		{"max_p99_ratio below 1", func(c *AnalysisCriteria) { c.MaxP99Ratio = 0.99 }, "max_p99_ratio"},
+		{"max_p99_ratio NaN", func(c *AnalysisCriteria) { c.MaxP99Ratio = nan }, "max_p99_ratio"},
+		{"max_p99_ratio too large", func(c *AnalysisCriteria) { c.MaxP99Ratio = 100.01 }, "max_p99_ratio"},
+		{"max_p99_ratio 1 passes", func(c *AnalysisCriteria) { c.MaxP99Ratio = 1 }, ""},
+		{"max_p99_ratio 100 passes", func(c *AnalysisCriteria) { c.MaxP99Ratio = 100 }, ""},
+
+		{"min_requests 0", func(c *AnalysisCriteria) { c.MinRequests = 0 }, "min_requests"},
+		{"min_requests negative", func(c *AnalysisCriteria) { c.MinRequests = -50 }, "min_requests"},
+		{"min_requests NaN", func(c *AnalysisCriteria) { c.MinRequests = nan }, "min_requests"},
+		{"min_requests too large", func(c *AnalysisCriteria) { c.MinRequests = 1e7 + 1 }, "min_requests"},
+		{"min_requests 1 passes", func(c *AnalysisCriteria) { c.MinRequests = 1 }, ""},
+		{"min_requests 1e7 passes", func(c *AnalysisCriteria) { c.MinRequests = 1e7 }, ""},
+
+		{"max_extensions 0 passes", func(c *AnalysisCriteria) { c.MaxExtensions = 0 }, ""},
+		{"max_extensions negative", func(c *AnalysisCriteria) { c.MaxExtensions = -1 }, "max_extensions"},
+		{"max_extensions too large", func(c *AnalysisCriteria) { c.MaxExtensions = 101 }, "max_extensions"},
+		{"max_extensions 100 passes", func(c *AnalysisCriteria) { c.MaxExtensions = 100 }, ""},
+
+		{"max_source_errors 0 passes", func(c *AnalysisCriteria) { c.MaxSourceErrors = 0 }, ""},
+		{"max_source_errors negative", func(c *AnalysisCriteria) { c.MaxSourceErrors = -1 }, "max_source_errors"},
+		{"max_source_errors too large", func(c *AnalysisCriteria) { c.MaxSourceErrors = 101 }, "max_source_errors"},
+		{"max_source_errors 100 passes", func(c *AnalysisCriteria) { c.MaxSourceErrors = 100 }, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultAnalysis()
+			tc.mut(&c)
+			field, msg := CheckAnalysis(c)
+			if field != tc.field {
+				t.Fatalf("CheckAnalysis(%+v) names %q (%s), want %q", c, field, msg, tc.field)
+			}
+			if (msg == "") != (tc.field == "") {
+				t.Fatalf("CheckAnalysis(%+v) message %q with field %q", c, msg, field)
+			}
+		})
+	}
+}
+
+// TestRulesCheckCanaryPolicy: at least minSteps steps, the first at most maxFirst percent.
+func TestRulesCheckCanaryPolicy(t *testing.T) {
+	cases := []struct {
+		name               string
+		steps              []int
+		minSteps, maxFirst int
+		errHas             string // "" = passes
+	}{
+		{"5,20,50,100 with min 3, first ≤ 25", []int{5, 20, 50, 100}, 3, 25, ""},
+		{"straight cut-over fails on steps", []int{100}, 3, 25, "the policy needs at least 3"},
+		{"no steps fail on steps", nil, 3, 25, "0 step(s)"},
+		{"one step short fails on steps", []int{10, 100}, 3, 25, "2 step(s)"},
+		{"50,100 with min 2 fails on the first step", []int{50, 100}, 2, 25, "first step is 50%; the policy allows at most 25%"},
+		{"first step just above maxFirst fails", []int{26, 50, 100}, 3, 25, "first step is 26%"},
+		{"exactly minSteps passes", []int{10, 50, 100}, 3, 25, ""},
+		{"exactly maxFirst passes", []int{25, 50, 100}, 3, 25, ""},
+		{"exactly minSteps and maxFirst passes", []int{25, 100}, 2, 25, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckCanaryPolicy(tc.steps, tc.minSteps, tc.maxFirst)
+			if tc.errHas == "" {
+				if err != nil {
+					t.Fatalf("CheckCanaryPolicy(%v, %d, %d) = %v, want nil", tc.steps, tc.minSteps, tc.maxFirst, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("CheckCanaryPolicy(%v, %d, %d) = %v, want an error containing %q",
+					tc.steps, tc.minSteps, tc.maxFirst, err, tc.errHas)
+			}
+		})
+	}
+}

@@ -1,0 +1,19 @@
+package workflows
+
+import "go.temporal.io/sdk/workflow"
+
+// Workflow changes that runs already in flight may replay are patched with workflow.GetVersion;
+// the replay tests keep a recorded history of the paths before and after each.
+const (
+	// changeGates: the shadow hold measures the shadow workload (HoldShadow), Production needs
+	// measured evidence (FindShadowEvidence), canary steps are judged on metrics (MeasureCanary),
+	// compensation cannot be aborted. Runs started earlier keep the caller-supplied evidence, the
+	// timer hold and the probe-only canary analysis (legacy.go).
+	changeGates   = "gates-measured"
+	gatesMeasured = workflow.Version(1)
+)
+
+// gatesVersion records (or replays) which gates this run uses.
+func gatesVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesMeasured)
+}
