@@ -20,6 +20,8 @@ type ClusterConfig struct {
 	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default), "ingress", "loopback-harness" (tests and demo only)
 	IngressURL       string        // DEPLOYER_INGRESS_URL: base URL when DEPLOYER_ENDPOINTS=ingress
 	HarnessDir       string        // DEPLOYER_HARNESS_DIR: loopback harness work dir, default .cache/harness
+	HarnessTargets   string        // DEPLOYER_HARNESS_TARGETS: Prometheus file_sd file the harness keeps, default none
+	HarnessFaults    string        // DEPLOYER_HARNESS_FAULTS: e.g. "3/canary:TD_FAULT_LATENCY_MS=300" (tests and demo)
 }
 
 // Configured reports whether the worker gets a cluster.
@@ -47,6 +49,8 @@ func (r *reader) cluster(c *ClusterConfig) {
 	r.str("DEPLOYER_ENDPOINTS", &c.Endpoints)
 	r.str("DEPLOYER_INGRESS_URL", &c.IngressURL)
 	r.str("DEPLOYER_HARNESS_DIR", &c.HarnessDir)
+	r.str("DEPLOYER_HARNESS_TARGETS", &c.HarnessTargets)
+	r.str("DEPLOYER_HARNESS_FAULTS", &c.HarnessFaults)
 }
 
 func (c ClusterConfig) validate() error {
@@ -61,6 +65,8 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
 	case c.ProgressDeadline < time.Second:
 		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")
+	case (c.HarnessTargets != "" || c.HarnessFaults != "") && c.Endpoints != "loopback-harness":
+		return fmt.Errorf("DEPLOYER_HARNESS_TARGETS and DEPLOYER_HARNESS_FAULTS need DEPLOYER_ENDPOINTS=loopback-harness (tests and demo only)")
 	}
 	return nil
 }

@@ -29,6 +29,11 @@ func TestLoadCluster(t *testing.T) {
 		{"unknown endpoints", map[string]string{"DEPLOYER_ENDPOINTS": "magic"}, false, nil, "DEPLOYER_ENDPOINTS"},
 		{"ingress without url", map[string]string{"DEPLOYER_ENDPOINTS": "ingress"}, false, nil, "DEPLOYER_INGRESS_URL"},
 		{"tiny deadline", map[string]string{"DEPLOYER_PROGRESS_DEADLINE": "10ms"}, false, nil, "DEPLOYER_PROGRESS_DEADLINE"},
+		{"harness targets and faults", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness",
+			"DEPLOYER_HARNESS_TARGETS": "/t.json", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"}, true,
+			func(c ClusterConfig) bool { return c.HarnessTargets == "/t.json" && c.HarnessFaults == "3/canary:TD_FAULT=error" }, ""},
+		{"harness faults without the harness", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"},
+			false, nil, "DEPLOYER_HARNESS_FAULTS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
