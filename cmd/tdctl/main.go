@@ -1,0 +1,132 @@
+// Command tdctl is TemporalDeployer's operator CLI. Today it reads the evidence ledger from the
+// store the worker writes (DATABASE_URL, as the worker reads it):
+//
+//	tdctl ledger [-json] [-gate G] WORKFLOW_ID   every gate decision of one run, oldest first
+//
+// Exit status: 0 ok, 1 a failure talking to the store, 2 bad usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/store"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "ledger":
+		os.Exit(ledger(os.Args[2:], os.Stdout, os.Stderr))
+	case "-h", "--help", "help":
+		usage(os.Stdout)
+	default:
+		fmt.Fprintf(os.Stderr, "tdctl: unknown command %q\n", os.Args[1])
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: tdctl ledger [-json] [-gate G] WORKFLOW_ID   (reads DATABASE_URL like the worker)")
+}
+
+func ledger(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON lines, one decision each")
+	gate := fs.String("gate", "", "only this gate (e.g. canary_analysis)")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "tdctl ledger: want exactly one WORKFLOW_ID")
+		return 2
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "tdctl: configuration:", err)
+		return 2
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "tdctl: open store %s: %v\n", store.Redact(cfg.DatabaseURL), err)
+		return 1
+	}
+	defer st.Close()
+	decisions, err := st.Decisions(ctx, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "tdctl:", err)
+		return 1
+	}
+	var out []store.Decision
+	for _, d := range decisions {
+		if *gate == "" || d.Gate == *gate {
+			out = append(out, d)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, d := range out {
+			if err := enc.Encode(d); err != nil {
+				return 1
+			}
+		}
+		return 0
+	}
+	printTable(stdout, out)
+	return 0
+}
+
+// printTable prints one line a decision, with the numbers a reader looks for first.
+func printTable(w io.Writer, ds []store.Decision) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DECIDED\tGATE\tVERDICT\tSOURCE\tNUMBERS\tREASON")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.DecidedAt.Format("15:04:05"), d.Gate, d.Verdict, d.Source,
+			numbers(d.Inputs), clip(d.Reason, 90))
+	}
+	tw.Flush()
+}
+
+// numbers picks the measured numbers out of a decision's inputs: the shadow evidence, or a canary
+// step's weight and both samples.
+func numbers(in map[string]any) string {
+	var parts []string
+	if ev, ok := in["evidence"].(map[string]any); ok {
+		parts = append(parts, fmt.Sprintf("%.3gh %v req err %.3g p99 %.4gms", f(ev["duration_hours"]), ev["requests"],
+			f(ev["error_rate"]), f(ev["latency_p99_ms"])))
+	}
+	if wt, ok := in["weight"]; ok {
+		parts = append(parts, fmt.Sprintf("at %v%%", wt))
+	}
+	for _, role := range []string{"canary", "stable"} {
+		if s, ok := in[role].(map[string]any); ok {
+			parts = append(parts, fmt.Sprintf("%s %.0f req err %.3g p99 %.4gms", role, f(s["requests"]), f(s["error_rate"]), f(s["p99_ms"])))
+		}
+	}
+	if v, ok := in["canary_weight_read_back"]; ok {
+		parts = append(parts, fmt.Sprintf("canary weight read back %v%%", v))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func f(v any) float64 {
+	x, _ := v.(float64)
+	return x
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
