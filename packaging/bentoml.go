@@ -178,7 +178,7 @@ func (b *BentoML) Package(ctx context.Context, r Request) (Artifact, error) {
 	if err != nil {
 		return Artifact{}, newError(KindBuildFailed, "package "+r.BentoTag, "read archive: %v", err)
 	}
-	meta := imageMeta{src: src, built: built, sha256: sum, size: size}
+	meta := imageMeta{src: src, built: built, sha256: sum, size: size, example: inputExampleOf(built, log)}
 	img, baseName, err := b.image(ctx, meta)
 	if err != nil {
 		return Artifact{}, err
@@ -259,6 +259,20 @@ func (b *BentoML) existing(ref name.Tag, img v1.Image, src source) (Artifact, er
 			ref, labels[LabelBentoTag], labels[LabelPackagedURI], src.packaged)
 	}
 	return artifactOf(ref, img, labels, true)
+}
+
+// inputExampleOf is the build's predict body for the health check. One the script got wrong is
+// dropped with a warning (the probe then checks readiness only): it never fails the packaging.
+func inputExampleOf(b built, log *slog.Logger) inputExample {
+	ex, err := parseInputExample(b.InputExampleJSON, b.InputExampleSource)
+	if err != nil {
+		log.Warn("input example dropped: the health check will only check readiness", "error", err)
+		return inputExample{}
+	}
+	if ex.body == nil {
+		log.Info("no input example or signature the health check can infer with", "model_tag", b.ModelTag)
+	}
+	return ex
 }
 
 func fileSHA256(path string) (string, int64, error) {

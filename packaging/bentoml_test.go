@@ -38,6 +38,7 @@ func TestBentoMLPackager(t *testing.T) {
 			art.BentoTag, time.Since(start).Round(time.Millisecond), art.SizeBytes, art.SHA256, art.Image,
 			art.Manifest[packaging.ManifestImageSizeBytes], art.Manifest[packaging.ManifestBaseImage])
 		first = art
+		wantInputExample(t, art)
 		if art.BentoTag != f.model.BentoTag || art.Existing || r.manifestPuts.Load() != 1 {
 			t.Fatalf("artifact %+v after %d manifest PUTs", art, r.manifestPuts.Load())
 		}
@@ -69,6 +70,9 @@ func TestBentoMLPackager(t *testing.T) {
 			t.Fatalf("second package: %s (existing %v), want %s; %d manifest PUTs, want 1",
 				again.Image, again.Existing, art.Image, r.manifestPuts.Load())
 		}
+		if string(again.InputExample) != string(art.InputExample) || again.InputExampleSource != art.InputExampleSource {
+			t.Fatalf("second package: input example %s (%s), want the first's %s", again.InputExample, again.InputExampleSource, art.InputExample)
+		}
 	})
 
 	t.Run("serve the bento pulled from the registry", func(t *testing.T) {
@@ -99,6 +103,7 @@ func TestBentoMLPackager(t *testing.T) {
 			if !strings.Contains(metrics, "bentoml_service_request_duration_seconds_bucket{") {
 				t.Errorf("no latency histogram buckets in /metrics")
 			}
+			probeServed(t, url, first, true)
 		})
 		t.Run("fault switch on", func(t *testing.T) {
 			t.Parallel()
@@ -114,6 +119,7 @@ func TestBentoMLPackager(t *testing.T) {
 			_, metrics := call(t, "GET", url+"/metrics", "")
 			wantMetric(t, metrics, "bentoml_service_request_total", 2, `endpoint="/predict"`, `http_response_code="500"`)
 			wantMetric(t, metrics, "td_predict_errors_total", 2, `kind="fault"`)
+			probeServed(t, url, first, false)
 		})
 	})
 

@@ -28,6 +28,9 @@ type built struct {
 	CreationTime   string   `json:"creation_time"`
 	BentoMLVersion string   `json:"bentoml_version"`
 	MLflowVersion  string   `json:"mlflow_version"`
+	// The predict body for the health check, as a JSON text ("" for none), and its source.
+	InputExampleJSON   string `json:"input_example_json"`
+	InputExampleSource string `json:"input_example_source"`
 
 	created time.Time
 }

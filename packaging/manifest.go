@@ -28,6 +28,9 @@ const (
 	LabelCreated        = "org.opencontainers.image.created" // the bento's creation time
 	LabelTitle          = "org.opencontainers.image.title"
 	LabelBaseName       = "org.opencontainers.image.base.name" // base image ref@digest, if any
+	// The health check's predict body (Artifact.InputExample) and its source, if any.
+	LabelInputExample       = "io.temporaldeployer.probe.input-example"
+	LabelInputExampleSource = "io.temporaldeployer.probe.input-example-source"
 )
 
 // Artifact manifest keys (seed 004: lifecycle identifier, checksum, timestamp; plus the source,
@@ -49,14 +52,19 @@ const (
 	ManifestImageSizeBytes   = "image_size_bytes"
 	ManifestFlavour          = "flavour"
 	ManifestPublished        = "published" // "pushed" now, or "existing" (already in the registry)
+	// The health check's predict body, its first rows within MaxManifestInputExampleBytes, and its
+	// source; both absent when the model has no input example or signature to build one from.
+	ManifestInputExample       = "input_example"
+	ManifestInputExampleSource = "input_example_source"
 )
 
 // imageMeta is what one build produced, for the labels.
 type imageMeta struct {
-	src    source
-	built  built
-	sha256 string
-	size   int64
+	src     source
+	built   built
+	sha256  string
+	size    int64
+	example inputExample
 }
 
 func (m imageMeta) labels(baseName string) map[string]string {
@@ -83,6 +91,9 @@ func (m imageMeta) labels(baseName string) map[string]string {
 	}
 	if baseName != "" {
 		l[LabelBaseName] = baseName
+	}
+	if m.example.body != nil {
+		l[LabelInputExample], l[LabelInputExampleSource] = string(m.example.body), m.example.source
 	}
 	return l
 }
@@ -119,7 +130,7 @@ func artifactOf(ref name.Tag, img v1.Image, labels map[string]string, existing b
 	if existing {
 		published = "existing"
 	}
-	return Artifact{
+	art := Artifact{
 		BentoTag:  labels[LabelBentoTag],
 		Image:     image,
 		Digest:    d.String(),
@@ -144,5 +155,20 @@ func artifactOf(ref name.Tag, img v1.Image, labels map[string]string, existing b
 			ManifestFlavour:          labels[LabelFlavour],
 			ManifestPublished:        published,
 		},
-	}, nil
+	}
+	withInputExample(&art, labels)
+	return art, nil
+}
+
+// withInputExample sets the artifact's predict body from the image's labels (capped again: the
+// labels may come from an image someone else pushed) and copies it into the manifest.
+func withInputExample(art *Artifact, labels map[string]string) {
+	ex, err := parseInputExample(labels[LabelInputExample], labels[LabelInputExampleSource])
+	if err != nil || ex.body == nil {
+		return
+	}
+	art.InputExample, art.InputExampleSource = ex.body, ex.source
+	if m := manifestExample(ex.body); m != "" {
+		art.Manifest[ManifestInputExample], art.Manifest[ManifestInputExampleSource] = m, ex.source
+	}
 }

@@ -31,10 +31,14 @@ type Artifact struct {
 	Manifest map[string]string `json:"manifest"` // seed 004's artifact manifest (Manifest* keys)
 	// ArchivePath is the .bento archive on the worker that built it ("" when Existing).
 	ArchivePath string `json:"archive_path,omitempty"`
-	// InputExample is a predict request body built from the model's recorded input example (or its
-	// signature), for the synthetic inference of the health check; empty when the model has neither.
+	// InputExample is a predict request body ({"rows": [...]}, what infra/bento/service.py takes)
+	// built from the model's recorded input example (or its signature), for the synthetic inference
+	// of the health check: at most MaxInputExampleRows rows and MaxInputExampleBytes. Empty when the
+	// model has neither, or its image was published before input examples were recorded. Kept in
+	// the image's labels, so an Existing artifact has the same; the manifest has its first rows
+	// within MaxManifestInputExampleBytes (ManifestInputExample).
 	InputExample       json.RawMessage `json:"input_example,omitempty"`
-	InputExampleSource string          `json:"input_example_source,omitempty"` // input_example | signature | ""
+	InputExampleSource string          `json:"input_example_source,omitempty"` // ExampleFrom*, or "" for none
 }
 
 // Packager builds and publishes artifacts. Package is idempotent: the same version yields the same

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,7 @@ type storeCase struct {
 
 // TestSQLStore runs every case against SQLite and against the PostgreSQL at TEST_POSTGRES_URL.
 func TestSQLStore(t *testing.T) {
-	cases := append(lockCases(), recordCases()...)
+	cases := slices.Concat(lockCases(), recordCases(), evidenceCases())
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			if b.name == "postgres" {

@@ -16,9 +16,16 @@ A model or bento already in the store from the same MLflow model (and, for the b
 template) is reused; one from another model under the same tag is replaced (the store is a cache;
 the OCI registry is the record).
 
+It also reports a predict request body for the health check's synthetic inference, in the shape
+service.py accepts ({"rows": [...]}): the model's recorded input example (input_example.json, read
+with mlflow.models.Model.load_input_example), at most MAX_EXAMPLE_ROWS rows; failing that, two rows
+of typical values (0.0, 0, "", false) built from its input signature; failing that, none.
+
 stdout's last line is one JSON object (everything else goes to stderr):
   {"ok": true, "bento_tag", "archive", "model_tag", "flavour", "flavours", "creation_time",
-   "model_uuid", "bentoml_version", "mlflow_version", "reused_model", "reused_bento"}
+   "model_uuid", "bentoml_version", "mlflow_version", "reused_model", "reused_bento",
+   "input_example_json" (the body as a JSON text, or ""), "input_example_source"
+   ("input_example" | "signature" | "")}
   {"ok": false, "kind": KIND, "message": ...}
 Exit codes (and KIND): 0 ok; 2 invalid_argument; 3 model_not_found (the URI does not resolve);
 4 unsupported_flavour (no python_function flavour, or not an MLflow model); 5 mlflow_unavailable
@@ -49,6 +56,11 @@ EXIT = {"invalid_argument": 2, "model_not_found": 3, "unsupported_flavour": 4, "
 NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
 TAG_PART = re.compile(r"^[a-z0-9]([-._a-z0-9]*[a-z0-9])?$")
 REGISTERED = re.compile(r"^models:/([^/@]+)/([0-9]+)$")
+MAX_EXAMPLE_ROWS = 16  # rows of a recorded input example kept for the health check
+SIGNATURE_ROWS = 2  # rows built from a signature
+# Typical values for the signature's column types; a required column of another type (binary,
+# datetime, arrays, objects) means no rows can be built.
+TYPICAL = {"double": 0.0, "float": 0.0, "integer": 0, "long": 0, "string": "", "boolean": False}
 
 
 class Failure(Exception):
@@ -110,6 +122,7 @@ def package(model_uri: str, bento_tag: str, out_dir: pathlib.Path, tracking_uri:
     bento, reused_bento = build_bento(bentoml, bento_tag, model, labels)
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = export(bentoml, bento, out_dir / f"{name}-{version}.bento")
+    example, example_source = predict_example(pathlib.Path(model.path_of("mlflow_model")))
     return {
         "ok": True,
         "bento_tag": str(bento.tag),
@@ -123,6 +136,8 @@ def package(model_uri: str, bento_tag: str, out_dir: pathlib.Path, tracking_uri:
         "mlflow_version": mlflow.__version__,
         "reused_model": reused_model,
         "reused_bento": reused_bento,
+        "input_example_json": json.dumps(example, allow_nan=False) if example is not None else "",
+        "input_example_source": example_source,
     }
 
 
@@ -231,6 +246,113 @@ def export(bentoml: t.Any, bento: t.Any, archive: pathlib.Path) -> pathlib.Path:
                     tar.addfile(info)
         os.replace(part, archive)
     return archive
+
+
+def predict_example(model_dir: pathlib.Path) -> tuple[dict[str, t.Any] | None, str]:
+    """The predict body ({"rows": [...]}) for the health check, and where it came from: the model's
+    recorded input example, else its input signature; (None, "") when neither gives rows. Problems
+    reading either are reported on stderr, never fatal: the probe then checks readiness only."""
+    from mlflow.models import Model
+
+    try:
+        mlmodel = Model.load(str(model_dir))
+    except Exception as e:  # noqa: BLE001 - import_model read it already; say so and go on
+        print(f"input example: cannot read the MLmodel in {model_dir}: {type(e).__name__}: {e}", file=sys.stderr)
+        return None, ""
+    try:
+        rows = rows_from_example(mlmodel.load_input_example(str(model_dir)))
+    except Exception as e:  # noqa: BLE001 - e.g. a recorded example whose file is missing
+        print(f"input example of {model_dir}: {type(e).__name__}: {e}; trying the signature", file=sys.stderr)
+        rows = None
+    if rows:
+        return {"rows": rows[:MAX_EXAMPLE_ROWS]}, "input_example"
+    schema = mlmodel.get_input_schema()
+    rows = rows_from_schema(schema) if schema is not None else None
+    if rows:
+        return {"rows": rows}, "signature"
+    return None, ""
+
+
+def rows_from_example(example: t.Any) -> list[t.Any] | None:
+    """Rows (objects or arrays, as service.py takes them) from an input example as MLflow loads it:
+    a DataFrame, an ndarray (batch first), a sparse matrix, a dict (one row, or columns of equal
+    length) or a list of rows. None for anything else (a string, named tensors, a 1-D array)."""
+    import numpy as np
+    import pandas as pd
+
+    if example is None:
+        return None
+    if hasattr(example, "toarray"):  # scipy sparse
+        example = example.toarray()
+    if isinstance(example, dict):
+        values = list(example.values())
+        if values and all(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+            if len({len(v) for v in values}) != 1:
+                return None
+            example = pd.DataFrame(example)
+        elif all(v is None or isinstance(v, (str, int, float, bool, np.generic)) for v in values):
+            example = [example]
+        else:
+            return None
+    if isinstance(example, pd.DataFrame):
+        frame = example.astype(object).where(example.notna(), None)
+        named = all(isinstance(c, str) for c in frame.columns)
+        example = frame.to_dict(orient="records") if named else frame.values.tolist()
+    elif isinstance(example, np.ndarray):
+        if example.ndim < 2:
+            return None
+        example = example.tolist()
+    if not isinstance(example, list) or not example:
+        return None
+    if not (all(isinstance(r, dict) for r in example) or all(isinstance(r, (list, tuple)) for r in example)):
+        return None
+    try:
+        return json.loads(json.dumps(example, allow_nan=False, default=_plain))
+    except (TypeError, ValueError) as e:
+        print(f"input example: not representable as JSON rows: {e}", file=sys.stderr)
+        return None
+
+
+def _plain(v: t.Any) -> t.Any:
+    """json.dumps fallback: numpy scalars as Python ones, timestamps as ISO 8601."""
+    if hasattr(v, "item"):
+        return v.item()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    raise TypeError(f"{type(v).__name__} is not JSON")
+
+
+def rows_from_schema(schema: t.Any) -> list[t.Any] | None:
+    """SIGNATURE_ROWS rows of typical values from an input schema: a column schema's columns
+    (objects when named, arrays in order otherwise; optional columns of other types are left out),
+    or one numeric tensor of shape (-1, d1, ...) with fixed dimensions. None when neither fits."""
+    import numpy as np
+    from mlflow.types import DataType
+
+    inputs = schema.inputs
+    if not inputs:
+        return None
+    if schema.is_tensor_spec():
+        if len(inputs) != 1:
+            return None
+        spec = inputs[0]
+        shape, kind = tuple(spec.shape), np.dtype(spec.type).kind
+        if len(shape) < 2 or shape[0] != -1 or any(d <= 0 for d in shape[1:]) or kind not in "biuf":
+            return None
+        typical = False if kind == "b" else (0 if kind in "iu" else 0.0)
+        row = np.full(shape[1:], typical).tolist()
+        return [row for _ in range(SIGNATURE_ROWS)]
+    named, values = schema.has_input_names(), []
+    for spec in inputs:
+        kind = spec.type.name if isinstance(spec.type, DataType) else ""
+        if kind in TYPICAL:
+            values.append((spec.name, TYPICAL[kind]))
+        elif spec.required or not named:  # an array row cannot leave a column out
+            return None
+    if not values:
+        return None
+    row: t.Any = {n: v for n, v in values} if named else [v for _, v in values]
+    return [json.loads(json.dumps(row)) for _ in range(SIGNATURE_ROWS)]
 
 
 def template_digest() -> str:

@@ -1,6 +1,12 @@
 """Logs a tiny scikit-learn model to the MLflow server in MLFLOW_TRACKING_URI.
 
 Usage: python log_model.py <experiment-name>
+The model is a LogisticRegression on three double columns f0, f1, f2 (predicts 1 when f0 + f1 > 0),
+logged with its signature and a two-row input example, as a real model would be: the bento packager
+turns the example into the synthetic inference of the health check. Predict requests may name the
+columns ({"f0": 1.0, ...}) or give them in order ([1.0, 2.0, 3.0]). The signature makes MLflow enforce
+the column types: a column whose values are all whole JSON numbers (1, not 1.0) arrives as int64,
+which MLflow refuses for a double column.
 Prints one JSON object as the last line of stdout (MLflow prints its own "View run" lines before it).
 Used by tests/realparts/mlflow.go (LogSklearnModel).
 """
@@ -13,27 +19,37 @@ import tempfile
 import mlflow
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 import sklearn
+from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
+
+COLUMNS = ["f0", "f1", "f2"]
 
 
 def main() -> None:
     experiment = sys.argv[1] if len(sys.argv) > 1 else "temporaldeployer-test"
     mlflow.set_experiment(experiment)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 3))
-    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    x = pd.DataFrame(rng.normal(size=(40, 3)), columns=COLUMNS)
+    y = (x["f0"] + x["f1"] > 0).astype(int)
     model = LogisticRegression().fit(x, y)
+    example = x.head(2)
+    signature = infer_signature(example, model.predict(example))
     # Pinned requirements skip MLflow's slow dependency inference.
     requirements = [f"scikit-learn=={sklearn.__version__}", f"mlflow=={mlflow.__version__}"]
     with mlflow.start_run() as run:
         # MLflow 3: the model becomes a logged model (models:/m-<id>) stored outside the run's
         # artifacts.
-        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=requirements)
+        info = mlflow.sklearn.log_model(
+            model, name="model", pip_requirements=requirements, signature=signature, input_example=example
+        )
         # MLflow 2 style: the same model saved as plain run artifacts under legacy_model/.
         with tempfile.TemporaryDirectory() as tmp:
             saved = os.path.join(tmp, "legacy_model")
-            mlflow.sklearn.save_model(model, saved, pip_requirements=requirements)
+            mlflow.sklearn.save_model(
+                model, saved, pip_requirements=requirements, signature=signature, input_example=example
+            )
             mlflow.log_artifacts(saved, artifact_path="legacy_model")
         out = {
             "model_uri": info.model_uri,
