@@ -33,7 +33,11 @@ type Loopback struct {
 	Insecure bool          // plain HTTP to the OCI registry (loopback registries)
 	Ready    time.Duration // how long a server may take to answer /readyz. Defaults to 3 min.
 	Env      []string      // extra environment for every server (e.g. TD_FAULT=error in tests)
+	Faults   []Fault       // fault switches for chosen workloads only (see faults.go)
 	Log      *slog.Logger
+	// TargetsFile, if set, is a Prometheus file_sd JSON file rewritten after every server start
+	// and stop, listing each server with its workload's labels (see targets.go).
+	TargetsFile string
 
 	mu      sync.Mutex
 	servers map[string]*server // by namespace/service
@@ -42,12 +46,14 @@ type Loopback struct {
 var _ kube.Endpoints = (*Loopback)(nil)
 
 type server struct {
-	image string
+	image  string
+	target TargetGroup
 	*Server
 }
 
 // Endpoint serves the spec's image for the Service (reusing a server already serving that image)
-// and returns its loopback URL.
+// and returns its loopback URL. With TargetsFile set, the file lists the new server before
+// Endpoint returns.
 func (l *Loopback) Endpoint(ctx context.Context, s kube.Spec, service, namespace string) (string, error) {
 	key := namespace + "/" + service
 	l.mu.Lock()
@@ -62,15 +68,21 @@ func (l *Loopback) Endpoint(ctx context.Context, s kube.Spec, service, namespace
 		sv.Stop()
 		delete(l.servers, key)
 	}
-	sv, err := l.start(ctx, s.Image, strings.ReplaceAll(key, "/", "_"))
+	sv, err := l.start(ctx, s.Image, strings.ReplaceAll(key, "/", "_"), append(append([]string(nil), l.Env...), faultEnv(l.Faults, s)...))
 	if err != nil {
-		return "", fmt.Errorf("loopback harness: serve %s for %s: %w", s.Image, key, err)
+		return "", errors.Join(fmt.Errorf("loopback harness: serve %s for %s: %w", s.Image, key, err), l.writeTargets())
 	}
+	sv.target = targetGroup(sv.URL, s, service)
 	l.servers[key] = sv
+	if err := l.writeTargets(); err != nil {
+		sv.Stop()
+		delete(l.servers, key)
+		return "", err
+	}
 	return sv.URL, nil
 }
 
-// Close stops every server.
+// Close stops every server (and empties TargetsFile, if set).
 func (l *Loopback) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -78,9 +90,12 @@ func (l *Loopback) Close() {
 		sv.Stop()
 		delete(l.servers, k)
 	}
+	if err := l.writeTargets(); err != nil {
+		l.logger().Error("loopback harness: rewrite targets file", "error", err)
+	}
 }
 
-func (l *Loopback) start(ctx context.Context, image, slot string) (*server, error) {
+func (l *Loopback) start(ctx context.Context, image, slot string, env []string) (*server, error) {
 	work := filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
@@ -89,7 +104,7 @@ func (l *Loopback) start(ctx context.Context, image, slot string) (*server, erro
 	if err != nil {
 		return nil, err
 	}
-	srv, err := Serve(ctx, ServeOptions{BentoML: l.BentoML, Target: archive, Dir: work, Env: l.Env, Ready: l.Ready})
+	srv, err := Serve(ctx, ServeOptions{BentoML: l.BentoML, Target: archive, Dir: work, Env: env, Ready: l.Ready})
 	if err != nil {
 		return nil, err
 	}

@@ -39,8 +39,12 @@ func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), erro
 	case "ingress":
 		opt.Endpoints = kube.IngressHost{BaseURL: c.IngressURL}
 	case "loopback-harness":
+		faults, err := harness.ParseFaults(c.HarnessFaults)
+		if err != nil {
+			return nil, nil, fmt.Errorf("DEPLOYER_HARNESS_FAULTS: %w", err)
+		}
 		h := &harness.Loopback{BentoML: bentomlNextTo(cfg.Packaging.BentoPython), Dir: c.HarnessDir,
-			Insecure: cfg.Packaging.OCIInsecure, Log: log}
+			Insecure: cfg.Packaging.OCIInsecure, Log: log, TargetsFile: c.HarnessTargets, Faults: faults}
 		opt.Endpoints, stop = h, h.Close
 		log.Warn("endpoints come from the loopback harness: a test and demo aid, not for production")
 	}

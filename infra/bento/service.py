@@ -9,7 +9,8 @@ Endpoints:
   GET  /livez, /readyz   BentoML's own liveness and readiness.
   GET  /metrics   Prometheus: BentoML's bentoml_service_request_total (labels endpoint,
                   http_response_code), bentoml_service_request_duration_seconds (histogram),
-                  bentoml_service_request_in_progress; plus td_predict_errors_total.
+                  bentoml_service_request_in_progress; plus td_predict_errors_total. The
+                  duration histogram's buckets are LATENCY_BUCKETS_MS (below).
 
 Fault switch for tests, off by default: TD_FAULT=error makes every predict fail with a 500 (counted
 as an error); TD_FAULT_LATENCY_MS=N delays every predict by N milliseconds.
@@ -41,7 +42,16 @@ class InjectedFault(RuntimeError):
     """Raised by the TD_FAULT=error switch."""
 
 
-@bentoml.service(name=_META["service_name"], traffic={"timeout": 60}, workers=1)
+# Upper bounds (ms) of the request-duration histogram's buckets (+Inf is added by BentoML). Its
+# defaults (5, 10, 25, 50, 100, 250 ms, ...) have no bound at 150 ms, the default p99 threshold, and
+# histogram_quantile interpolates inside a bucket: every latency threshold judged needs a bound.
+# Go's metrics.LatencyBucketsMS lists the same bounds (a test compares them).
+LATENCY_BUCKETS_MS = (5, 10, 25, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 750, 1000, 2500, 5000, 10000)
+
+_METRICS = {"enabled": True, "duration": {"buckets": [ms / 1000.0 for ms in LATENCY_BUCKETS_MS]}}
+
+
+@bentoml.service(name=_META["service_name"], traffic={"timeout": 60}, workers=1, metrics=_METRICS)
 class ModelService:
     model_ref = bentoml.models.BentoModel(_META["model_tag"])
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # make demo: a local Temporal dev server with its Web UI, an MLflow server, a local OCI registry, a
-# local Kubernetes control plane (built from the Go module proxy on first use), two small real
-# scikit-learn models and the worker (SQLite records); then deployments driven through the temporal
-# CLI: staging, a denied skip, production through shadow and approval, and a canary. KWOK pods run no
-# containers, so the worker's loopback harness serves each workload's real bento on 127.0.0.1.
+# local Kubernetes control plane (built from the Go module proxy on first use), Prometheus, three
+# small real scikit-learn models and the worker (SQLite records); then the whole journey driven
+# through the temporal CLI, unattended: staging, a denied skip, production through a measured shadow
+# hold and an approval, a canary 5 → 20 → 50 → 100 % judged on measured metrics, and a candidate
+# whose canary is slowed (the bento's fault switch) rolled back automatically. KWOK pods run no
+# containers, so the worker's loopback harness serves each workload's real bento on 127.0.0.1, and
+# the load generator (harness) sends real predictions there, split by the live canary weight and
+# copied to the shadow.
+#   DEMO_SHADOW_HOLD   the shadow hold, shortened for the demo (default 60s; production policy: 24h)
+#   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com; 0: you send the printed command
 # Services keep running for you to look at the Web UI; `make demo-stop` stops them. Everything lives
 # under .cache/demo (git-ignored).
 set -euo pipefail
@@ -15,6 +21,9 @@ TEMPORAL_PORT=${DEMO_TEMPORAL_PORT:-7233}
 UI_PORT=${DEMO_UI_PORT:-8233}
 MLFLOW_PORT=${DEMO_MLFLOW_PORT:-5000}
 OCI_PORT=${DEMO_OCI_PORT:-5001}
+PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+SHADOW_HOLD=${DEMO_SHADOW_HOLD:-60s}
+AUTO_APPROVE=${DEMO_AUTO_APPROVE:-1}
 export CLUSTER_RUN_DIR=$root/$demo/cluster
 address=127.0.0.1:$TEMPORAL_PORT
 mlflow_uri=http://127.0.0.1:$MLFLOW_PORT
@@ -26,6 +35,7 @@ stop() {
     rm -f "$p"
     sleep 1
   done
+  bash infra/scripts/prometheus.sh stop "$demo/prometheus" >/dev/null 2>&1 || true
   bash infra/cluster/cluster.sh stop >/dev/null 2>&1 || true
   echo "demo: stopped"
 }
@@ -56,75 +66,108 @@ echo "== the local Kubernetes control plane (first build: ~15-20 min, then cache
 bash infra/cluster/build.sh
 kubeconfig=$(bash infra/cluster/cluster.sh start | tail -n 1)
 bash infra/cluster/cluster.sh gateway-crds
+echo "== starting Prometheus on http://127.0.0.1:$PROM_PORT (scrapes the model servers the harness lists)"
+bash infra/scripts/prometheus.sh install
+mkdir -p "$demo/prometheus" "$demo/harness"
+echo '[]' >"$demo/harness/targets.json"
+bash infra/scripts/prometheus.sh start "$root/$demo/prometheus" "$PROM_PORT" "$root/$demo/harness/targets.json"
 wait_http "http://127.0.0.1:$UI_PORT" "the Temporal Web UI"
 wait_http "$mlflow_uri/health" "MLflow"
 
-echo "== logging two small real scikit-learn models to MLflow"
+echo "== logging three small real scikit-learn models to MLflow (v1, v2, v3)"
 field() { "$bin/python" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-model=$(MLFLOW_TRACKING_URI=$mlflow_uri "$bin/python" tests/realparts/log_model.py demo | tail -n 1)
-uri="runs:/$(echo "$model" | field run_id)/model"
-experiment=$(echo "$model" | field experiment_id)
-model2=$(MLFLOW_TRACKING_URI=$mlflow_uri "$bin/python" tests/realparts/log_model.py demo | tail -n 1)
-uri2="runs:/$(echo "$model2" | field run_id)/model"
-echo "models: $uri and $uri2 (experiment $experiment)"
+uris=()
+for _ in 1 2 3; do
+  model=$(MLFLOW_TRACKING_URI=$mlflow_uri "$bin/python" tests/realparts/log_model.py demo | tail -n 1)
+  uris+=("runs:/$(echo "$model" | field run_id)/model")
+  experiment=$(echo "$model" | field experiment_id)
+done
+echo "models: ${uris[*]} (experiment $experiment)"
 
-echo "== starting the worker (records in $demo/deployer.db)"
+echo "== starting the worker (records in $demo/deployer.db, metrics from Prometheus)"
 go build -o "$demo/worker" ./cmd/worker
-# The demo lowers the policy's minimum holds so a shadow hold lasts 20 s and a canary step 5 s.
-TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri DATABASE_URL="$demo/deployer.db" \
+go build -o "$demo/loadgen" ./cmd/loadgen
+go build -o "$demo/tdctl" ./cmd/tdctl
+cat <<TXT
+   Shortened for the demo (the production defaults in brackets):
+     shadow hold $SHADOW_HOLD [24h], sampled every 10s [5m], needing 500 requests [1000];
+     canary holds 15s [10m], at least 10 canary requests per analysis [50].
+   The harness slows v3's canary (TD_FAULT_LATENCY_MS=400 on its model server) so its analysis fails.
+TXT
+export DATABASE_URL="$demo/deployer.db"
+TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=loopback-harness DEPLOYER_HARNESS_DIR="$demo/harness" \
+  DEPLOYER_HARNESS_TARGETS="$root/$demo/harness/targets.json" DEPLOYER_HARNESS_FAULTS="3/canary:TD_FAULT_LATENCY_MS=400" \
+  DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
   DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
-  DEPLOYER_SHADOW_HOLD_MIN=20s DEPLOYER_SHADOW_HOLD_DEFAULT=20s DEPLOYER_CANARY_HOLD_MIN=5s \
-  DEPLOYER_CANARY_HOLD_DEFAULT=5s DEPLOYER_SCALE_DOWN_DELAY=2s \
+  DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
+  DEPLOYER_SHADOW_MIN_REQUESTS=500 DEPLOYER_SHADOW_SAMPLE_EVERY=10s \
+  DEPLOYER_CANARY_HOLD_MIN=5s DEPLOYER_CANARY_HOLD_DEFAULT=15s DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5 DEPLOYER_SCALE_DOWN_DELAY=2s \
   "$demo/worker" >"$demo/worker.log" 2>&1 &
 echo $! >"$demo/worker.pid"
 sleep 2
 
 name=fraud-detector
-common="\"experiment_id\":\"$experiment\",\"deployment_name\":\"$name\",\"validation_metrics\":{\"accuracy\":0.93},\"success_criteria_met\":true,\"requested_by\":\"demo@example.com\",\"resources\":{\"cpu\":\"500m\",\"memory\":\"512Mi\"}"
-evidence='"shadow_mode_duration_hours":26,"shadow_mode_requests":18000,"shadow_mode_error_rate":0.002,"shadow_mode_latency_p99_ms":84,"shadow_hold":"20s","canary_hold":"5s"'
+echo "== starting the load generator (harness): 40 predictions/s for at most 30 min, split by the canary weight read from the cluster, copied to the shadow"
+KUBECONFIG="$kubeconfig" "$demo/loadgen" -targets "$root/$demo/harness/targets.json" -deployment "$name" \
+  -rate 40 -count 72000 -duration 30m -body '{"rows": [[0.1, 0.2, 0.3]]}' -weight-from-cluster \
+  >"$demo/loadgen.log" 2>&1 &
+echo $! >"$demo/loadgen.pid"
+
+common="\"experiment_id\":\"$experiment\",\"deployment_name\":\"$name\",\"validation_metrics\":{\"accuracy\":0.93},\"success_criteria_met\":true,\"requested_by\":\"demo@example.com\",\"resources\":{\"cpu\":\"500m\",\"memory\":\"512Mi\"},\"canary_analysis\":{\"min_requests\":10}"
 tctl() { "$bin/temporal" "$@" --address "$address"; }
 execute() { # id, json
   echo "\$ temporal workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id $1 --input '$2'"
   tctl workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id "$1" --input "$2" 2>&1 | sed -n '/^Results:/,$p' || true
 }
 approve_when_waiting() { # id
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 300); do
     tctl workflow query --workflow-id "$1" --name status 2>/dev/null | grep -q '"waiting_for":"approval"' && break
     sleep 2
   done
-  run "$bin/temporal" workflow query --workflow-id "$1" --name status --address "$address"
-  run "$bin/temporal" workflow signal --workflow-id "$1" --name approve --input '{"approver":"alice@example.com","comment":"shadow metrics look good"}' --address "$address"
+  local cmd=("$bin/temporal" workflow signal --workflow-id "$1" --name approve --input '{"approver":"alice@example.com","comment":"measured shadow looks good"}' --address "$address")
+  echo "   waiting for approval; to approve: temporal workflow signal --workflow-id $1 --name approve --input '{\"approver\":\"alice@example.com\"}'"
+  if [ "$AUTO_APPROVE" = 1 ]; then run "${cmd[@]}"; fi
+}
+deploy_production() { # id, uri
+  tctl workflow start --type ModelDeployment --task-queue model-deployments --workflow-id "$1" \
+    --input "{\"model_uri\":\"$2\",$common,\"target_environment\":\"production\"}" >/dev/null
+  approve_when_waiting "$1"
+  tctl workflow result --workflow-id "$1" 2>&1 | tail -n 25 || true
+}
+ledger() { # id, gates...
+  local id=$1; shift
+  for g in "$@"; do "$demo/tdctl" ledger -gate "$g" "$id" | sed 's/^/   /'; done
 }
 ts=$(date +%s)
+started=$(date +%s)
 
-echo; echo "== 1. deploy v1 to staging: register, package (BentoML → OCI, digest-pinned), roll out, probe"
-execute "deploy-$name-staging-$ts" "{\"model_uri\":\"$uri\",$common,\"target_environment\":\"staging\"}"
+echo; echo "== 1. deploy v1 to staging: register, package (BentoML → OCI, digest-pinned), roll out, probe with a synthetic inference"
+execute "deploy-$name-staging-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"target_environment\":\"staging\"}"
 echo; echo "== 2. a skip is denied: promote v1 from Staging straight to Production"
-execute "promote-$name-skip-$ts" "{\"model_uri\":\"$uri\",$common,\"deployment_action\":\"promote\",\"target_environment\":\"production\"}"
-echo; echo "== 3. deploy v1 to production: the Shadow rung (mirror + 20 s hold), then approval"
-id="deploy-$name-production-v1-$ts"
-tctl workflow start --type ModelDeployment --task-queue model-deployments --workflow-id "$id" \
-  --input "{\"model_uri\":\"$uri\",$common,\"target_environment\":\"production\",$evidence}" >/dev/null
-approve_when_waiting "$id"
-run "$bin/temporal" workflow result --workflow-id "$id" --address "$address"
-echo; echo "== 4. deploy v2 to production: staging, shadow, approval, then a canary 5 → 20 → 50 → 100 %"
-id="deploy-$name-production-v2-$ts"
-tctl workflow start --type ModelDeployment --task-queue model-deployments --workflow-id "$id" \
-  --input "{\"model_uri\":\"$uri2\",$common,\"target_environment\":\"production\",$evidence}" >/dev/null
-approve_when_waiting "$id"
-sleep 12
-run "$bin/temporal" workflow query --workflow-id "$id" --name status --address "$address"
-run "$bin/temporal" workflow result --workflow-id "$id" --address "$address"
+execute "promote-$name-skip-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"deployment_action\":\"promote\",\"target_environment\":\"production\"}"
+echo; echo "== 3. deploy v1 to production: the Shadow rung (mirrored traffic, a measured $SHADOW_HOLD hold), approval"
+v1="deploy-$name-production-v1-$ts"; deploy_production "$v1" "${uris[0]}"
+echo; echo "== 4. deploy v2 to production: staging, measured shadow, approval, canary 5 → 20 → 50 → 100 % with analysis"
+v2="deploy-$name-production-v2-$ts"; deploy_production "$v2" "${uris[1]}"
+echo; echo "== 5. deploy v3 to production: its canary is slowed, the analysis fails, stable v2 is back at 100 % at once"
+v3="deploy-$name-production-v3-$ts"; deploy_production "$v3" "${uris[2]}"
+
+echo; echo "== the evidence, as measured (tdctl ledger <workflow-id>)"
+echo "-- v1: shadow"; ledger "$v1" shadow_criteria
+echo "-- v2: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
+echo "-- v3: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
+echo "   journey took $(( $(date +%s) - started )) s"
 
 cat <<TXT
 
 == done. Still running for you to look at:
    Temporal Web UI : http://127.0.0.1:$UI_PORT/namespaces/default/workflows
-   MLflow          : $mlflow_uri/#/models/$name
+   MLflow          : $mlflow_uri/#/models/$name   (shadow evidence as temporaldeployer.shadow.* version tags)
+   Prometheus      : http://127.0.0.1:$PROM_PORT/graph
    kubeconfig      : $kubeconfig   (namespace models)
    OCI registry    : 127.0.0.1:$OCI_PORT/models
-   records (SQLite): $demo/deployer.db   (tables ml_deployments, ml_model_registry, evidence_ledger)
+   records (SQLite): $demo/deployer.db   (tdctl ledger <workflow-id>; tables ml_deployments, ml_model_registry, evidence_ledger)
    logs            : $demo/*.log
    stop with       : make demo-stop
 TXT

@@ -8,6 +8,7 @@ bash infra/scripts/bootstrap.sh || exit 1
 # The control plane's first build (~15-20 min cold on 2 cores) stays out of the tests' timing.
 bash infra/cluster/build.sh || exit 1
 bash infra/scripts/postgres.sh install || exit 1
+bash infra/scripts/prometheus.sh install || exit 1
 bash infra/scripts/postgres.sh start || exit 1
 trap 'bash infra/scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 export TEST_POSTGRES_URL
