@@ -166,5 +166,5 @@ func KindOf(err error) ErrorKind {
 }
 
 func configError(field, format string, args ...any) *Error {
-	return &Error{Kind: KindInvalidConfig, Op: "config " + field, Err: fmt.Errorf(format, args...)}
+	return &Error{Kind: KindInvalidConfig, Op: "config", Err: fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))}
 }
