@@ -31,7 +31,9 @@ func TestLoadCluster(t *testing.T) {
 		{"tiny deadline", map[string]string{"DEPLOYER_PROGRESS_DEADLINE": "10ms"}, false, nil, "DEPLOYER_PROGRESS_DEADLINE"},
 		{"harness targets and faults", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness",
 			"DEPLOYER_HARNESS_TARGETS": "/t.json", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"}, true,
-			func(c ClusterConfig) bool { return c.HarnessTargets == "/t.json" && c.HarnessFaults == "3/canary:TD_FAULT=error" }, ""},
+			func(c ClusterConfig) bool {
+				return c.HarnessTargets == "/t.json" && c.HarnessFaults == "3/canary:TD_FAULT=error"
+			}, ""},
 		{"harness faults without the harness", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"},
 			false, nil, "DEPLOYER_HARNESS_FAULTS"},
 	}

@@ -18,11 +18,14 @@ import (
 
 // ServeOptions says what `bentoml serve` serves and where.
 type ServeOptions struct {
-	BentoML string        // the bentoml executable
-	Target  string        // a bento tag, a built bento's directory, or a .bento archive
-	Dir     string        // working directory: the log (serve.log) and, for an archive, BENTOML_HOME
-	Env     []string      // added to the server's environment (e.g. BENTOML_HOME for a tag, TD_FAULT)
-	Ready   time.Duration // how long /readyz may take. Defaults to 3 min.
+	BentoML string // the bentoml executable
+	Target  string // a bento tag, a built bento's directory, or a .bento archive
+	Dir     string // working directory: the log (serve.log) and, for an archive, BENTOML_HOME
+	// Env is added to the server's environment (e.g. BENTOML_HOME for a tag, TD_FAULT). Servers
+	// sharing a BENTOML_HOME share BentoML's prometheus_multiproc_dir in it, so each reports the
+	// others' requests too: serve an archive (a home per server) to measure servers apart.
+	Env   []string
+	Ready time.Duration // how long /readyz may take. Defaults to 3 min.
 }
 
 // Server is a running `bentoml serve` on 127.0.0.1.

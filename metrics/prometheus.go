@@ -84,7 +84,7 @@ func newPrometheus(a queryAPI, url string, timeout time.Duration) *Prometheus {
 }
 
 // Sample measures w over [start, end]. No requests in the window (or no series at all) is NoData;
-// requests without a latency histogram is NoData too, since a p99 of 0 would pass a threshold.
+// requests without a latency histogram is NoLatency: the error rate is measured, the p99 unknown.
 func (p *Prometheus) Sample(ctx context.Context, w rules.Workload, start, end time.Time) (rules.Sample, error) {
 	s := rules.Sample{Workload: w, Start: start, End: end}
 	q, err := buildQueries(w, start, end)
@@ -111,15 +111,15 @@ func (p *Prometheus) Sample(ctx context.Context, w rules.Workload, start, end ti
 	return assemble(s, requests, errs, modelErrs, p99, hasP99), nil
 }
 
-// assemble fills in a Sample from measured values (p99 in seconds; hasP99 false: no histogram).
-// The error rate is clamped to [0, 1]: errors and requests are extrapolated separately.
+// assemble fills in a Sample from measured values (p99 in seconds; hasP99 false: no histogram,
+// NoLatency). The error rate is clamped to [0, 1]: errors and requests are extrapolated separately.
 func assemble(s rules.Sample, requests, errs, modelErrs, p99 float64, hasP99 bool) rules.Sample {
 	s.Requests, s.Errors, s.ModelErrors = requests, math.Max(errs, 0), math.Max(modelErrs, 0)
+	s.ErrorRate = math.Min(s.Errors/requests, 1)
 	if !hasP99 {
-		s.NoData = true
+		s.NoLatency = true
 		return s
 	}
-	s.ErrorRate = math.Min(s.Errors/requests, 1)
 	s.P99MS = p99 * 1000
 	return s
 }

@@ -74,7 +74,9 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 	if !(canary.ErrorRate < c.MaxErrorRate) {
 		fails = append(fails, fmt.Sprintf("canary error rate %.4g is not below %g", canary.ErrorRate, c.MaxErrorRate))
 	}
-	if !(canary.P99MS < c.MaxP99MS) {
+	if canary.NoLatency {
+		notes = append(notes, "canary has no latency data: p99 bars not judged")
+	} else if !(canary.P99MS < c.MaxP99MS) {
 		fails = append(fails, fmt.Sprintf("canary p99 %.4gms is not below %gms", canary.P99MS, c.MaxP99MS))
 	}
 	if stable.NoData || stable.Requests < c.MinRequests {
@@ -84,13 +86,16 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 			fails = append(fails, fmt.Sprintf("canary error rate %.4g exceeds stable's %.4g by %.4g, more than %g",
 				canary.ErrorRate, stable.ErrorRate, inc, c.MaxErrorRateIncrease))
 		}
-		if stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio {
+		if !canary.NoLatency && !stable.NoLatency && stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio {
 			fails = append(fails, fmt.Sprintf("canary p99 %.4gms is above %g× stable's %.4gms",
 				canary.P99MS, c.MaxP99Ratio, stable.P99MS))
 		}
 	}
-	if len(fails) > 0 {
+	switch {
+	case len(fails) > 0:
 		return CanaryVerdict{Outcome: contract.VerdictFailed, Failures: fails, Notes: notes}
+	case canary.NoLatency:
+		return CanaryVerdict{Outcome: contract.VerdictInconclusive, Notes: notes}
 	}
 	return CanaryVerdict{Outcome: contract.VerdictPassed, Notes: notes}
 }

@@ -40,6 +40,17 @@ func TestRulesJudgeCanary(t *testing.T) {
 	}{
 		{"clears every bar", canary, stable, def, contract.VerdictPassed, nil, 0, ""},
 
+		// Requests without a latency histogram: the error rate is judged, the p99 is not a pass.
+		{"no latency data with a good error rate is inconclusive",
+			with(canary, func(s *Sample) { s.NoLatency, s.P99MS = true, 0 }), stable,
+			def, contract.VerdictInconclusive, nil, 1, "no latency data"},
+		{"no latency data with every request failing fails on the error rate",
+			with(canary, func(s *Sample) { s.NoLatency, s.P99MS, s.Errors, s.ErrorRate = true, 0, 1000, 1 }), stable,
+			def, contract.VerdictFailed, []string{"1", "1"}, 1, "no latency data"},
+		{"stable without latency data: the p99 ratio bar is not applied",
+			with(canary, func(s *Sample) { s.P99MS = 140 }), with(stable, func(s *Sample) { s.NoLatency, s.P99MS = true, 0 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+
 		// Absolute error-rate bar (exclusive). The stable rate is raised so the increase stays
 		// within 0.005 and only the absolute bar is in play.
 		{"error rate just below the bar passes",

@@ -19,8 +19,11 @@ func (w Workload) String() string { return w.DeploymentName + "/" + w.Environmen
 
 // Sample is what one workload served over a window, as the metrics source measured it. Requests
 // and errors count predict calls; an error is a 5xx answer. NoData says the source had no series or
-// no requests for the workload in the window: it is never a pass. Numbers are JSON-safe (no NaN):
-// with NoData, ErrorRate and P99MS are 0 and mean nothing.
+// no requests for the workload in the window: it is never a pass. NoLatency says there were
+// requests (and so an error rate) but no latency histogram to take a p99 from (a server whose every
+// request in the window fell in the first scrape of its histogram's series): the p99 is unknown,
+// never a pass. Numbers are JSON-safe (no NaN): with NoData, ErrorRate and P99MS are 0 and mean
+// nothing; with NoLatency, P99MS is 0 and means nothing.
 type Sample struct {
 	Workload    Workload  `json:"workload"`
 	Start       time.Time `json:"start"`
@@ -31,4 +34,5 @@ type Sample struct {
 	ErrorRate   float64   `json:"error_rate"`
 	P99MS       float64   `json:"p99_ms"`
 	NoData      bool      `json:"no_data"`
+	NoLatency   bool      `json:"no_latency,omitempty"`
 }

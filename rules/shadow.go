@@ -22,6 +22,8 @@ type ShadowEvidence struct {
 	HeldTo   *time.Time `json:"held_to,omitempty"`
 	Samples  int        `json:"samples,omitempty"`
 	NoData   bool       `json:"no_data,omitempty"`
+	// NoLatency: requests were measured but no latency histogram (the p99 is unknown).
+	NoLatency bool `json:"no_latency,omitempty"`
 }
 
 // MeasuredShadow turns the hold's measurement of the shadow workload over [from, s.End] into
@@ -31,7 +33,7 @@ func MeasuredShadow(s Sample, from time.Time, samples int) ShadowEvidence {
 	e := ShadowEvidence{
 		DurationHours: to.Sub(from).Hours(), Requests: int64(math.Round(s.Requests)),
 		ErrorRate: s.ErrorRate, LatencyP99MS: s.P99MS, Source: contract.SourceMeasured,
-		HeldFrom: &from, HeldTo: &to, Samples: samples, NoData: s.NoData,
+		HeldFrom: &from, HeldTo: &to, Samples: samples, NoData: s.NoData, NoLatency: s.NoLatency,
 	}
 	if e.DurationHours < 0 {
 		e.DurationHours = 0
@@ -45,6 +47,8 @@ func ShadowCriteria(e ShadowEvidence, c config.ShadowCriteria) Verdict {
 	var fails []string
 	if e.NoData {
 		fails = append(fails, "the metrics source had no data for the shadow workload")
+	} else if e.NoLatency {
+		fails = append(fails, "the metrics source had no latency data for the shadow workload")
 	}
 	// Each bar is written so that NaN evidence fails it (a metrics query with no samples).
 	if minH := c.MinDuration.Hours(); !(e.DurationHours >= minH) {
@@ -76,7 +80,7 @@ func ShadowEarlyFailure(s Sample, c config.ShadowCriteria) []string {
 		fails = append(fails, fmt.Sprintf("shadow errors %g of %g requests: error rate over at least %d requests is %.4g, not below %g",
 			s.Errors, s.Requests, c.MinRequests, rate, c.MaxErrorRate))
 	}
-	if s.Requests >= float64(c.MinRequests) && !(s.P99MS < c.MaxP99MS) {
+	if !s.NoLatency && s.Requests >= float64(c.MinRequests) && !(s.P99MS < c.MaxP99MS) {
 		fails = append(fails, fmt.Sprintf("shadow p99 latency %gms over %g requests is not below %gms", s.P99MS, s.Requests, c.MaxP99MS))
 	}
 	return fails

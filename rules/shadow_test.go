@@ -88,6 +88,8 @@ func TestRulesShadowCriteriaMeasured(t *testing.T) {
 		{"23.99h held fails", good, 23*time.Hour + 59*time.Minute + 24*time.Second, bars,
 			[]string{"shadow duration 23.99h is below 24h"}},
 		{"24h held passes", good, day, bars, nil},
+		{"requests without latency data fail", func() Sample { s := good; s.NoLatency, s.P99MS = true, 0; return s }(), day, bars,
+			[]string{"the metrics source had no latency data for the shadow workload"}},
 		{"999 requests fail", func() Sample { s := good; s.Requests = 999; return s }(), day, bars,
 			[]string{"shadow requests 999 are below 1000"}},
 		{"999.4 requests round to 999 and fail", func() Sample { s := good; s.Requests = 999.4; return s }(), day, bars,
@@ -142,6 +144,9 @@ func TestRulesShadowEarlyFailure(t *testing.T) {
 	}{
 		{"no data", Sample{NoData: true, Requests: 5000, Errors: 5000, P99MS: 999}, nil},
 		{"no requests yet", Sample{Requests: 0, Errors: 0, P99MS: 999}, nil},
+		{"no latency data: errors judged, p99 not",
+			Sample{NoLatency: true, Requests: 1000, Errors: 1000, ErrorRate: 1}, []string{"1000"}},
+		{"no latency data and no errors: no failure", Sample{NoLatency: true, Requests: 1000}, nil},
 		{"5 errors in 100 with MinRequests 1000: 5/1000 = 0.005, no failure",
 			Sample{Requests: 100, Errors: 5, ErrorRate: 0.05, P99MS: 10}, nil},
 		{"9 errors in 100: 9/1000 = 0.009, no failure",

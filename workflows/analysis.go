@@ -118,13 +118,16 @@ func (w *run) canaryInference(ctx workflow.Context, weight int, ro kube.Rollout)
 // compact is a sample as the ledger keeps it: the numbers, not the window's timestamps.
 func compact(s rules.Sample) map[string]any {
 	return map[string]any{"requests": s.Requests, "errors": s.Errors, "model_errors": s.ModelErrors,
-		"error_rate": s.ErrorRate, "p99_ms": s.P99MS, "no_data": s.NoData}
+		"error_rate": s.ErrorRate, "p99_ms": s.P99MS, "no_data": s.NoData, "no_latency": s.NoLatency}
 }
 
 func numbers(m activities.CanaryMeasurement) string {
 	f := func(s rules.Sample) string {
-		if s.NoData {
+		switch {
+		case s.NoData:
 			return "no data"
+		case s.NoLatency:
+			return fmt.Sprintf("%.0f requests, %.0f errors, error rate %.4g, no latency data", s.Requests, s.Errors, s.ErrorRate)
 		}
 		return fmt.Sprintf("%.0f requests, %.0f errors, error rate %.4g, p99 %.4gms", s.Requests, s.Errors, s.ErrorRate, s.P99MS)
 	}

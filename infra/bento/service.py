@@ -57,6 +57,10 @@ class ModelService:
 
     def __init__(self) -> None:
         self.fault, self.delay_s = _fault_switch()
+        # Every kind's series exists at 0 from the start: a counter series born at its first
+        # increment is first scraped at N, and Prometheus's increase() counts that as 0.
+        for kind in ("input", "model", "fault"):
+            _errors.labels(kind=kind)
         self.model = bentoml.mlflow.load_model(self.model_ref)
         schema = self.model.metadata.get_input_schema()
         self.columns = schema.input_names() if schema is not None and schema.has_input_names() else None
