@@ -6,7 +6,8 @@
 #   stop     stop the cluster (if running)
 #   status   say whether it runs
 #   url      print the database URL for TEST_POSTGRES_URL / DATABASE_URL
-# As root, the cluster is owned by and run as the `postgres` OS user (initdb refuses root).
+# As root, the cluster is owned by and run as the `postgres` OS user (initdb refuses root); under a
+# private parent directory it lives in /var/tmp/temporaldeployer-pg-<hash of the clone's path>.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=versions.env
@@ -18,6 +19,11 @@ bin=/usr/lib/postgresql/$major/bin
 port=${PGPORT:-55432}
 db=deployer_test
 pgdir="$root/.cache/pg"
+# As root the cluster runs as `postgres`, which cannot reach a clone under a private parent (root's
+# home, any 0700 directory): the cluster then lives in a postgres-owned directory keyed by the clone.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root" 2>/dev/null; then
+  pgdir="/var/tmp/temporaldeployer-pg-$(printf %s "$root" | sha256sum | cut -c1-12)"
+fi
 data="$pgdir/data"
 log="$pgdir/postgres.log"
 
@@ -29,7 +35,8 @@ as_root() {
 
 # as_pg runs a command as the cluster owner: `postgres` when we are root, ourselves otherwise.
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be able to enter the clone.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 installed() { [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] && [ -x "$bin/postgres" ]; }
@@ -53,7 +60,7 @@ cmd_install() {
 init_cluster() {
   [ -f "$data/PG_VERSION" ] && return
   mkdir -p "$data"
-  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$pgdir"; fi
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$pgdir"; chmod 700 "$pgdir"; fi
   chmod 700 "$data"
   as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
   say "initialised cluster in $data"
