@@ -73,8 +73,11 @@ func (a *Activities) SetTrafficWeight(ctx context.Context, r WeightRequest) erro
 	if a.Cluster == nil {
 		return notConfigured("cluster", "the canary")
 	}
-	return clusterError(fmt.Sprintf("set canary weight %d%% on %s/%s", r.Weight, r.DeploymentName, r.Environment),
-		a.Cluster.SetWeight(ctx, r.DeploymentName, r.Environment, r.Weight))
+	// It waits for the canary's rollout: heartbeats keep it seen alive and deliver a cancellation.
+	what := fmt.Sprintf("set canary weight %d%% on %s/%s", r.Weight, r.DeploymentName, r.Environment)
+	stop := heartbeatEvery(ctx, waitBeat, what)
+	defer stop()
+	return clusterError(what, a.Cluster.SetWeight(ctx, r.DeploymentName, r.Environment, r.Weight))
 }
 
 // PromoteCanary makes the canary the stable workload.
@@ -82,8 +85,10 @@ func (a *Activities) PromoteCanary(ctx context.Context, r WeightRequest) error {
 	if a.Cluster == nil {
 		return notConfigured("cluster", "the canary")
 	}
-	return clusterError("promote canary of "+r.DeploymentName+"/"+r.Environment,
-		a.Cluster.Promote(ctx, r.DeploymentName, r.Environment))
+	what := "promote canary of " + r.DeploymentName + "/" + r.Environment
+	stop := heartbeatEvery(ctx, waitBeat, what) // the rollout and the scale-down delay outlast a heartbeat timeout
+	defer stop()
+	return clusterError(what, a.Cluster.Promote(ctx, r.DeploymentName, r.Environment))
 }
 
 // RestoreRequest names the known-good spec to go back to; nil To removes the candidate.
@@ -154,6 +159,9 @@ func clusterError(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// waitBeat is how often an activity that waits on the cluster heartbeats.
+const waitBeat = time.Second
 
 // heartbeatEvery heartbeats until stop is called, so a long wait is seen alive and cancellable.
 func heartbeatEvery(ctx context.Context, every time.Duration, detail string) (stop func()) {

@@ -16,11 +16,14 @@ type Config struct {
 	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
 	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
-	Probe             ProbeConfig
-	Packaging         PackagingConfig
-	Cluster           ClusterConfig
-	Metrics           MetricsConfig
-	Policy            Policy
+	// StopTimeout (DEPLOYER_WORKER_STOP_TIMEOUT, default 30s) is how long a stopping worker (SIGTERM)
+	// lets in-flight activities finish before cancelling them; a cancelled one is retried elsewhere.
+	StopTimeout time.Duration
+	Probe       ProbeConfig
+	Packaging   PackagingConfig
+	Cluster     ClusterConfig
+	Metrics     MetricsConfig
+	Policy      Policy
 }
 
 // PackagingConfig configures the BentoML packager and the OCI registry its images go to. With no
@@ -87,6 +90,7 @@ func Defaults() Config {
 		MLflowTrackingURI: "http://127.0.0.1:5000",
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
+		StopTimeout:       30 * time.Second,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),
 		Cluster:           DefaultCluster(),
@@ -135,6 +139,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("MLFLOW_TRACKING_URI", &c.MLflowTrackingURI)
 	r.str("DATABASE_URL", &c.DatabaseURL)
 	r.str("DEPLOYER_LOG_LEVEL", &c.LogLevel)
+	r.dur("DEPLOYER_WORKER_STOP_TIMEOUT", &c.StopTimeout)
 	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
 	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
@@ -172,6 +177,8 @@ func (c Config) validate() error {
 		return err
 	}
 	switch {
+	case c.StopTimeout < 0:
+		return fmt.Errorf("DEPLOYER_WORKER_STOP_TIMEOUT: %s is negative", c.StopTimeout)
 	case c.Probe.Attempts < 1:
 		return fmt.Errorf("DEPLOYER_PROBE_ATTEMPTS must be at least 1, got %d", c.Probe.Attempts)
 	case c.Packaging.PushAttempts < 1:

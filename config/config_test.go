@@ -20,6 +20,7 @@ func TestLoadDefaults(t *testing.T) {
 		MLflowTrackingURI: "http://127.0.0.1:5000",
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
+		StopTimeout:       30 * time.Second,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging: PackagingConfig{
 			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",
@@ -82,6 +83,7 @@ func overrides() []override {
 		{"MLFLOW_TRACKING_URI", "https://mlflow.internal", func(c Config) any { return c.MLflowTrackingURI }, "https://mlflow.internal"},
 		{"DATABASE_URL", "postgres://u@db/deployer", func(c Config) any { return c.DatabaseURL }, "postgres://u@db/deployer"},
 		{"DEPLOYER_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, "debug"},
+		{"DEPLOYER_WORKER_STOP_TIMEOUT", "2m", func(c Config) any { return c.StopTimeout }, 2 * time.Minute},
 		{"DEPLOYER_PROBE_TIMEOUT", "2s", func(c Config) any { return c.Probe.AttemptTimeout }, 2 * time.Second},
 		{"DEPLOYER_PROBE_ATTEMPTS", "9", func(c Config) any { return c.Probe.Attempts }, 9},
 		{"DEPLOYER_PROBE_BACKOFF", "250ms", func(c Config) any { return c.Probe.Backoff }, 250 * time.Millisecond},
@@ -122,8 +124,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 39 {
-		t.Fatalf("%d variables covered, want all 39", len(cases))
+	if len(cases) != 40 {
+		t.Fatalf("%d variables covered, want all 40", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -148,6 +150,8 @@ func TestLoadOverrides(t *testing.T) {
 				restored.DatabaseURL = def.DatabaseURL
 			case "DEPLOYER_LOG_LEVEL":
 				restored.LogLevel = def.LogLevel
+			case "DEPLOYER_WORKER_STOP_TIMEOUT":
+				restored.StopTimeout = def.StopTimeout
 			case "DEPLOYER_PROBE_TIMEOUT", "DEPLOYER_PROBE_ATTEMPTS", "DEPLOYER_PROBE_BACKOFF":
 				restored.Probe = def.Probe
 			case "DEPLOYER_OCI_REPOSITORY", "DEPLOYER_BASE_IMAGE", "DEPLOYER_OCI_INSECURE", "DEPLOYER_OCI_PUSH_ATTEMPTS",
@@ -232,6 +236,7 @@ func TestLoadRejects(t *testing.T) {
 		{"unparseable duration", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "soon"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 		{"duration without unit", map[string]string{"DEPLOYER_PROBE_BACKOFF": "5"}, "DEPLOYER_PROBE_BACKOFF", ""},
 		{"negative duration", map[string]string{"DEPLOYER_PROBE_BACKOFF": "-1s"}, "DEPLOYER_PROBE_BACKOFF", ""},
+		{"negative stop timeout", map[string]string{"DEPLOYER_WORKER_STOP_TIMEOUT": "-1s"}, "DEPLOYER_WORKER_STOP_TIMEOUT", ""},
 		{"negative shadow hold min", map[string]string{"DEPLOYER_SHADOW_HOLD_MIN": "-24h"}, "DEPLOYER_SHADOW_HOLD_MIN", ""},
 		{"negative shadow min duration", map[string]string{"DEPLOYER_SHADOW_MIN_DURATION": "-1h"}, "DEPLOYER_SHADOW_MIN_DURATION", ""},
 		{"unparseable approval timeout", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT": "3 days"}, "DEPLOYER_APPROVAL_TIMEOUT", ""},

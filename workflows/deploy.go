@@ -108,7 +108,7 @@ func (w *run) canary(ctx workflow.Context, env contract.Environment) (kube.Rollo
 
 func (w *run) canaryStep(ctx workflow.Context, env contract.Environment, weight int, ro kube.Rollout) error {
 	wr := activities.WeightRequest{DeploymentName: w.req.DeploymentName, Environment: string(env), Weight: weight}
-	if err := w.exec(ctx, short(fmt.Sprintf("canary weight %d%%", weight)), a.SetTrafficWeight, wr, nil); err != nil {
+	if err := w.exec(ctx, long(fmt.Sprintf("canary weight %d%%", weight)), a.SetTrafficWeight, wr, nil); err != nil {
 		return err
 	}
 	w.status.CanaryWeight = weight

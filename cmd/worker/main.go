@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -98,7 +99,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if source != nil {
 		acts.Metrics = source
 	}
-	w := worker.New(c, contract.TaskQueue, worker.Options{})
+	w := worker.New(c, contract.TaskQueue, workerOptions(cfg))
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
@@ -109,9 +110,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
 		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
 	<-ctx.Done()
-	log.Info("stopping worker: finishing in-flight tasks")
+	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere)", "stop_timeout", cfg.StopTimeout)
 	w.Stop()
 	return nil
+}
+
+// heartbeatThrottle bounds how long a heartbeat waits before it is sent: a cancelled activity
+// learns of it from a heartbeat's answer, and an abort waits for the cancelled activity to stop.
+const heartbeatThrottle = time.Second
+
+func workerOptions(cfg config.Config) worker.Options {
+	return worker.Options{WorkerStopTimeout: cfg.StopTimeout, MaxHeartbeatThrottleInterval: heartbeatThrottle}
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
