@@ -12,15 +12,22 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
 
 // replay runs the current workflow code over a history recorded on the real server (a crash,
 // a restart, a signal and all): any non-determinism fails it.
 func (e *env) replay(t *testing.T, workflowID string) {
+	replayRecorded(t, e.tp, workflowID, "promote_production_crash.json")
+}
+
+// replayRecorded replays a run's history from the server through the current code and, with
+// RECORD_HISTORY_DIR set, writes it there as name for workflows/testdata.
+func replayRecorded(t *testing.T, tp *realparts.Temporal, workflowID, name string) {
 	t.Helper()
 	ctx := context.Background()
-	it := e.tp.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := tp.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -35,8 +42,8 @@ func (e *env) replay(t *testing.T, workflowID string) {
 		t.Fatalf("replay of %s (%d events): %v", workflowID, len(h.Events), err)
 	}
 	if dir := os.Getenv("RECORD_HISTORY_DIR"); dir != "" {
-		out := e.tp.CLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
-		if err := os.WriteFile(filepath.Join(dir, "promote_production_crash.json"), []byte(out), 0o644); err != nil {
+		out := tp.CLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(out), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

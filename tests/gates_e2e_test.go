@@ -1,0 +1,166 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"go.temporal.io/api/enums/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/harness/load"
+	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
+)
+
+// gatesWorld is the real stack the measured gates run on: the dev server, MLflow, the local
+// control plane, an OCI registry, Prometheus scraping the loopback model servers, the worker and
+// the bounded load generator (a harness) sending real predictions split by the live canary weight
+// and copied to the shadow.
+type gatesWorld struct {
+	tp       *realparts.Temporal
+	st       *store.SQL
+	cs       kubernetes.Interface
+	k        *kube.Kubernetes
+	ns, name string
+	models   []realparts.LoggedModel
+}
+
+const gatesCanaryHold = 15 * time.Second
+
+func startGatesWorld(t *testing.T) *gatesWorld {
+	realparts.RequireBentoML(t)
+	g := &gatesWorld{tp: realparts.StartTemporal(t), name: "fraud-gates"}
+	ml := realparts.StartMLflow(t)
+	kubeconfig := realparts.StartCluster(t)
+	oci := httptest.NewServer(registry.New())
+	t.Cleanup(oci.Close)
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets.json")
+	if err := os.WriteFile(targets, []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prom := realparts.StartPrometheus(t, targets)
+	for range 3 {
+		g.models = append(g.models, realparts.LogSklearnModel(t, ml, "gates-e2e"))
+	}
+	g.ns = fmt.Sprintf("gates-%d", time.Now().UnixNano()%1e6)
+	// The shadow's route carries a RequestMirror (no Gateway controller runs here: the load
+	// generator sends the shadow copies the mirror would).
+	realparts.InstallGatewayCRDs(t, kubeconfig)
+	realparts.EnsureGateway(t, kubeconfig, g.ns, "models")
+	db := filepath.Join(dir, "deployer.db")
+	realparts.StartWorker(t, "TEMPORAL_ADDRESS="+g.tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
+		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+g.ns, "DEPLOYER_ENDPOINTS=loopback-harness",
+		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"),
+		"DEPLOYER_HARNESS_TARGETS="+targets, "DEPLOYER_HARNESS_FAULTS=3/canary:TD_FAULT_LATENCY_MS=400",
+		"DEPLOYER_PROMETHEUS_URL="+prom,
+		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
+		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3",
+		// Shortened for a test: a 30 s shadow hold sampled every 5 s must see 200 requests; canary holds of 15 s.
+		"DEPLOYER_SHADOW_HOLD_MIN=30s", "DEPLOYER_SHADOW_HOLD_DEFAULT=30s", "DEPLOYER_SHADOW_MIN_DURATION=30s",
+		"DEPLOYER_SHADOW_MIN_REQUESTS=200", "DEPLOYER_SHADOW_SAMPLE_EVERY=5s",
+		"DEPLOYER_CANARY_HOLD_MIN=5s", "DEPLOYER_CANARY_HOLD_DEFAULT="+gatesCanaryHold.String(),
+		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_SCALE_DOWN_DELAY=2s")
+	var err error
+	if g.st, err = store.Open(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.st.Close() })
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.cs, err = kubernetes.NewForConfig(rc); err != nil {
+		t.Fatal(err)
+	}
+	opt := kube.Options{Namespace: g.ns}
+	if g.k, err = kube.New(g.cs, kube.NewReplicaRouter(g.cs, opt, nil), opt); err != nil {
+		t.Fatal(err)
+	}
+	g.startLoad(t, targets)
+	return g
+}
+
+// startLoad runs the load generator for the whole test: 30 predictions a second to the live
+// environment, split by the canary weight read back from the cluster, each copied to the shadow.
+func (g *gatesWorld) startLoad(t *testing.T, targets string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rep, err := load.Run(ctx, load.Config{Rate: 30, Count: 200000, Duration: 40 * time.Minute,
+			Body: []byte(`{"rows": [[0.1, 0.2, 0.3]]}`), Targets: load.FromTargetsFile(targets, g.name, ""),
+			Weight: func(ctx context.Context) (int, error) { return g.k.Weight(ctx, g.name, "production") }})
+		t.Logf("load generator: %v (err %v)", rep, err)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (g *gatesWorld) input(m realparts.LoggedModel) string {
+	b, _ := json.Marshal(map[string]any{"model_uri": m.RunsURI(), "experiment_id": m.ExperimentID, "deployment_name": g.name,
+		"validation_metrics": map[string]float64{"accuracy": 0.93}, "success_criteria_met": true,
+		"target_environment": "production", "requested_by": "gates-e2e@example.com",
+		"resources":       map[string]string{"cpu": "500m", "memory": "512Mi"},
+		"canary_analysis": map[string]any{"min_requests": 8, "max_extensions": 2}})
+	return string(b)
+}
+
+// deploy starts a production deploy through the CLI, approves it through the CLI when it waits,
+// and returns its result.
+func (g *gatesWorld) deploy(t *testing.T, id string, m realparts.LoggedModel) (contract.Output, error) {
+	t.Helper()
+	g.tp.CLI(t, "workflow", "start", "--type", contract.WorkflowType, "--task-queue", contract.TaskQueue,
+		"--workflow-id", id, "--input", g.input(m))
+	g.approveWhenWaiting(t, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	var out contract.Output
+	err := g.tp.Client.GetWorkflow(ctx, id, "").Get(ctx, &out)
+	return out, err
+}
+
+func (g *gatesWorld) approveWhenWaiting(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.Now().Add(8 * time.Minute)
+	for time.Now().Before(deadline) {
+		if d, err := g.tp.Client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil &&
+			d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return // closed without waiting: the caller reads its result
+		}
+		v, err := g.tp.Client.QueryWorkflow(context.Background(), id, "", contract.QueryStatus)
+		var s contract.Status
+		if err == nil && v.Get(&s) == nil && s.WaitingFor == "approval" {
+			g.tp.CLI(t, "workflow", "signal", "--workflow-id", id, "--name", contract.SignalApprove,
+				"--input", `{"approver":"alice@example.com","comment":"measured shadow looks good"}`)
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("%s never waited for approval", id)
+}
+
+func (g *gatesWorld) decisions(t *testing.T, id, gate string) []store.Decision {
+	t.Helper()
+	all, err := g.st.Decisions(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Decision
+	for _, d := range all {
+		if d.Gate == gate {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+)
+
+// TestGatesEndToEnd (real Prometheus, real model servers, real MLflow, the local control plane,
+// the temporal CLI): v1 reaches production through a measured shadow hold; v2's canary walks
+// 5 → 20 → 50 → 100 % on measured numbers; v3's canary (its model server slowed by the harness's
+// fault switch) fails its analysis and is rolled back at once to stable v2 at 100 %.
+func TestGatesEndToEnd(t *testing.T) {
+	g := startGatesWorld(t)
+	v1, v2, v3 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns
+	t.Run("v1: the shadow evidence of a real hold is measured and lets Production through", func(t *testing.T) {
+		out, err := g.deploy(t, v1, g.models[0])
+		if err != nil || out.VersionRecord.Stage != contract.StageProduction || !out.HealthCheckPassed {
+			t.Fatalf("v1: %+v, %v", out, err)
+		}
+		ds := g.decisions(t, v1, contract.GateShadowCriteria)
+		if len(ds) != 2 {
+			t.Fatalf("shadow_criteria decisions %+v: want the Shadow rung's and the Production rung's", ds)
+		}
+		for _, d := range ds {
+			ev, _ := d.Inputs["evidence"].(map[string]any)
+			if d.Source != contract.SourceMeasured || d.Verdict != contract.VerdictPassed || ev["requests"].(float64) < 200 {
+				t.Errorf("shadow evidence %s/%s %v", d.Source, d.Verdict, ev)
+			}
+		}
+	})
+	t.Run("v2: a healthy canary walks to 100 % on measured numbers", func(t *testing.T) {
+		out, err := g.deploy(t, v2, g.models[1])
+		if err != nil || out.VersionRecord.Version != "2" || out.VersionRecord.Stage != contract.StageProduction {
+			t.Fatalf("v2: %+v, %v", out, err)
+		}
+		steps := g.decisions(t, v2, contract.GateCanaryAnalysis)
+		passed := map[float64]bool{}
+		for _, d := range steps {
+			c, _ := d.Inputs["canary"].(map[string]any)
+			if d.Verdict == contract.VerdictPassed && d.Source == contract.SourceMeasured && c["requests"].(float64) > 0 {
+				passed[d.Inputs["weight"].(float64)] = true
+			}
+		}
+		if len(passed) != 4 {
+			t.Errorf("passed steps %v of %d analyses, want 5, 20, 50 and 100", passed, len(steps))
+		}
+		if s, found, err := g.k.Current(context.Background(), g.name, "production"); err != nil || !found || s.ModelVersion != "2" {
+			t.Errorf("stable after promotion: %+v %v %v", s, found, err)
+		}
+		t.Logf("history of a full production rollout (staging → measured shadow → approval → 4 analysed canary steps): %d events",
+			len(g.history(t, v2)))
+	})
+	t.Run("v3: a failing canary is rolled back automatically, stable at 100 %", func(t *testing.T) {
+		_, err := g.deploy(t, v3, g.models[2])
+		if errType(err) != contract.ErrAnalysisFailed || !strings.Contains(err.Error(), "p99") {
+			t.Fatalf("v3: %v, want AnalysisFailed naming p99", err)
+		}
+		steps := g.decisions(t, v3, contract.GateCanaryAnalysis)
+		if len(steps) == 0 || steps[len(steps)-1].Verdict != contract.VerdictFailed {
+			t.Fatalf("canary_analysis %+v", steps)
+		}
+		c, _ := steps[len(steps)-1].Inputs["canary"].(map[string]any)
+		if c["p99_ms"].(float64) < 150 {
+			t.Errorf("failed analysis numbers %v: want the slow canary's p99", c)
+		}
+		verified := g.decisions(t, v3, contract.GateRollbackVerified)
+		if len(verified) != 1 || verified[0].Verdict != contract.VerdictPassed || verified[0].Inputs["canary_weight_read_back"] != 0.0 {
+			t.Errorf("rollback_verified %+v", verified)
+		}
+		if w, err := g.k.Weight(context.Background(), g.name, "production"); err != nil || w != 0 {
+			t.Errorf("canary weight read back %d, %v; want 0", w, err)
+		}
+		if s, _, _ := g.k.Current(context.Background(), g.name, "production"); s.ModelVersion != "2" {
+			t.Errorf("stable runs v%s, want v2", s.ModelVersion)
+		}
+		g.reportRollbackTime(t, v3)
+	})
+	// Each path's history replays through the current code (and is recorded with RECORD_HISTORY_DIR).
+	replayRecorded(t, g.tp, v1, "production_first_measured_shadow.json")
+	replayRecorded(t, g.tp, v2, "production_canary_measured.json")
+	replayRecorded(t, g.tp, v3, "production_canary_analysis_failed.json")
+}
+
+// history reads a run's whole history from the server.
+func (g *gatesWorld) history(t *testing.T, id string) []*historypb.HistoryEvent {
+	t.Helper()
+	it := g.tp.Client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var evs []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// reportRollbackTime logs, as ratios to the analysis interval (the hold), the time to stable at
+// 100 % (the restore done and read back) from the canary taking traffic (its first weight set) and
+// from the failing sample (the MeasureCanary that judged it).
+func (g *gatesWorld) reportRollbackTime(t *testing.T, id string) {
+	scheduled := map[int64]string{}
+	var firstWeight, badSample, restored time.Time
+	for _, ev := range g.history(t, id) {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			at := ev.GetEventTime().AsTime()
+			switch name := scheduled[a.GetScheduledEventId()]; {
+			case name == "SetTrafficWeight" && firstWeight.IsZero():
+				firstWeight = at
+			case name == "MeasureCanary":
+				badSample = at // the last one before the restore is the failing one
+			case name == "RestoreWorkload":
+				restored = at
+			}
+		}
+	}
+	if firstWeight.IsZero() || badSample.IsZero() || restored.IsZero() {
+		t.Errorf("history lacks the weight step, the analysis or the restore")
+		return
+	}
+	hold := gatesCanaryHold.Seconds()
+	t.Logf("failing canary → stable 100 %%: from first traffic %s = %.2f × the analysis interval (%s); from the failing sample %s = %.2f ×",
+		restored.Sub(firstWeight).Round(time.Millisecond), restored.Sub(firstWeight).Seconds()/hold, gatesCanaryHold,
+		restored.Sub(badSample).Round(time.Millisecond), restored.Sub(badSample).Seconds()/hold)
+}
