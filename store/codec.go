@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -79,7 +80,8 @@ func parseTime(src any) (time.Time, bool, error) {
 	return t.UTC(), true, nil
 }
 
-// jsonArg encodes m as a JSON document (TEXT in SQLite, JSONB in PostgreSQL); nil → NULL.
+// jsonArg encodes m as a JSON document (TEXT in SQLite, JSONB in PostgreSQL); nil → NULL. NUL
+// characters in its strings become U+FFFD (JSONB refuses \u0000).
 func jsonArg[M ~map[string]V, V any](m M) (any, error) {
 	if m == nil {
 		return nil, nil
@@ -88,7 +90,51 @@ func jsonArg[M ~map[string]V, V any](m M) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode JSON: %w", err)
 	}
+	if bytes.Contains(b, []byte(`\u0000`)) { // maybe a NUL (or a backslash before "u0000"): decode to know
+		var v any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&v); err != nil {
+			return nil, fmt.Errorf("encode JSON: %w", err)
+		}
+		if b, err = json.Marshal(nulSafeValue(v)); err != nil {
+			return nil, fmt.Errorf("encode JSON: %w", err)
+		}
+	}
 	return string(b), nil
+}
+
+// nulSafe replaces NUL characters, which PostgreSQL's TEXT refuses, with U+FFFD; both stores keep
+// the same text.
+func nulSafe(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
+
+// nulSafeValue applies nulSafe to every string (keys included) of a decoded JSON value.
+func nulSafeValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return nulSafe(x)
+	case []any:
+		for i := range x {
+			x[i] = nulSafeValue(x[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[nulSafe(k)] = nulSafeValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+// nulSafeArgs applies nulSafe to the string arguments of a statement.
+func nulSafeArgs(args []any) []any {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = nulSafe(s)
+		}
+	}
+	return args
 }
 
 // jsonCol scans a JSON column into dst; NULL leaves dst at its zero value (a nil map).

@@ -53,7 +53,7 @@ func (s *SQL) upsertDeployment(ctx context.Context, tx *sql.Tx, dep Deployment, 
 		return fmt.Errorf("commit deployment %s: %w", dep.DeploymentID, err)
 	}
 	args = append(args, s.d.timeArg(now), s.d.timeArg(now)) // created_at, updated_at
-	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertDeploymentSQL), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertDeploymentSQL), nulSafeArgs(args)...); err != nil {
 		return fmt.Errorf("commit deployment %s: %w", dep.DeploymentID, err)
 	}
 	return nil
@@ -63,7 +63,7 @@ func (s *SQL) upsertRegistry(ctx context.Context, tx *sql.Tx, e RegistryEntry, n
 	if e.UpdatedAt.IsZero() {
 		e.UpdatedAt = now
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertRegistrySQL), s.d.registryArgs(e)...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertRegistrySQL), nulSafeArgs(s.d.registryArgs(e))...); err != nil {
 		return fmt.Errorf("commit registry entry %s v%s: %w", e.RegisteredModelName, e.Version, err)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (s *SQL) insertDecision(ctx context.Context, tx *sql.Tx, dec Decision, now 
 	if err != nil {
 		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind(insertDecisionSQL), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.rebind(insertDecisionSQL), nulSafeArgs(args)...); err != nil {
 		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
 	}
 	return nil

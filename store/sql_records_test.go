@@ -20,6 +20,7 @@ func recordCases() []storeCase {
 		{"JSON columns round-trip", testJSONRoundTrip},
 		{"timestamps round-trip in UTC with sub-second precision", testTimestamps},
 		{"count rows accepts only store tables", testCountRowsWhitelist},
+		{"NUL characters are stored as U+FFFD, never fail the write", testNULSafe},
 	}
 }
 
@@ -319,5 +320,37 @@ func testCountRowsWhitelist(t *testing.T, databaseURL string) {
 	}
 	if _, err := s.CountRows(context.Background(), "evidence_ledger"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testNULSafe: PostgreSQL refuses NUL in TEXT and \u0000 in JSONB, so a NUL in a comment once
+// failed the write and the run. Both stores keep the same text with U+FFFD in its place; a
+// backslash followed by "u0000" is ordinary text and stays as it is.
+func testNULSafe(t *testing.T, databaseURL string) {
+	ctx := context.Background()
+	s := openStore(t, databaseURL)
+	dep := deployment("dep-nul", "fraud-detector", "staging", store.StatusHealthy, base)
+	dep.DeployedBy = "alice\x00@example.com"
+	dep.Manifest = map[string]string{"comment": "ok\x00go", "literal": `\u0000 stays`}
+	dec := decision("k-nul", dep.WorkflowID, base)
+	dec.Reason = "approved: looks\x00good"
+	dec.Inputs = map[string]any{"approval": map[string]any{"comment": "a\x00b", "n": 1.5}, "literal": `\u0000`}
+	if err := s.Commit(ctx, store.Change{Deployment: &dep, Decisions: []store.Decision{dec}}); err != nil {
+		t.Fatalf("Commit with NUL characters: %v", err)
+	}
+	got, _, err := s.Deployment(ctx, "dep-nul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DeployedBy != "alice\uFFFD@example.com" || got.Manifest["comment"] != "ok\uFFFDgo" || got.Manifest["literal"] != `\u0000 stays` {
+		t.Errorf("deployment read back: deployed_by %q manifest %q", got.DeployedBy, got.Manifest)
+	}
+	decs, err := s.Decisions(ctx, dep.WorkflowID)
+	if err != nil || len(decs) != 1 {
+		t.Fatalf("Decisions = %v, %v", decs, err)
+	}
+	approval, _ := decs[0].Inputs["approval"].(map[string]any)
+	if decs[0].Reason != "approved: looks\uFFFDgood" || approval["comment"] != "a\uFFFDb" || approval["n"] != 1.5 || decs[0].Inputs["literal"] != `\u0000` {
+		t.Errorf("decision read back: reason %q inputs %v", decs[0].Reason, decs[0].Inputs)
 	}
 }
