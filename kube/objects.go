@@ -72,6 +72,13 @@ func Build(s Spec, ns string, replicas int32, progressDeadline time.Duration) (O
 	return o, nil
 }
 
+// StartupBudget is how long a model server may take to load before its liveness probe counts:
+// the startupProbe holds the liveness probe back until /livez first answers (a big model loading
+// for minutes was killed by its liveness probe and never came up).
+const StartupBudget = 10 * time.Minute
+
+const startupPeriod = 5 // seconds
+
 func podTemplate(s Spec, lbl, ann map[string]string, res corev1.ResourceList) *corev1ac.PodTemplateSpecApplyConfiguration {
 	probe := func(path string, period int32) *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath(path).WithPort(intstr.FromString("http"))).
@@ -84,7 +91,8 @@ func podTemplate(s Spec, lbl, ann map[string]string, res corev1.ResourceList) *c
 		WithEnv(envVars(s)...).
 		WithResources(corev1ac.ResourceRequirements().WithRequests(res).WithLimits(res)).
 		WithReadinessProbe(probe("/readyz", 5)).
-		WithLivenessProbe(probe("/livez", 10).WithInitialDelaySeconds(10)).
+		WithStartupProbe(probe("/livez", startupPeriod).WithFailureThreshold(int32(StartupBudget/time.Second) / startupPeriod)).
+		WithLivenessProbe(probe("/livez", 10)).
 		WithSecurityContext(corev1ac.SecurityContext().WithAllowPrivilegeEscalation(false).WithRunAsNonRoot(true).
 			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
 	return corev1ac.PodTemplateSpec().WithLabels(lbl).WithAnnotations(podAnn).WithSpec(corev1ac.PodSpec().

@@ -128,6 +128,8 @@ func TestBuild(t *testing.T) {
 			eq(t, "readiness port", *c.ReadinessProbe.HTTPGet.Port, intstr.FromString("http"))
 			eq(t, "liveness path", *c.LivenessProbe.HTTPGet.Path, "/livez")
 			eq(t, "liveness port", *c.LivenessProbe.HTTPGet.Port, intstr.FromString("http"))
+			eq(t, "startup path", *c.StartupProbe.HTTPGet.Path, "/livez")
+			eq(t, "startup budget (s)", *c.StartupProbe.PeriodSeconds**c.StartupProbe.FailureThreshold, int32(600))
 			want := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")}
 			eqResources(t, "requests", *c.Resources.Requests, want)
 			eqResources(t, "limits", *c.Resources.Limits, want)
