@@ -101,6 +101,12 @@ func printTable(w io.Writer, ds []store.Decision) {
 // step's weight and both samples.
 func numbers(in map[string]any) string {
 	var parts []string
+	switch {
+	case in["rung"] != nil: // the Production rung judging recorded evidence
+		parts = append(parts, fmt.Sprintf("%v rung", in["rung"]))
+	case in["hold"] != nil: // the Shadow rung's own hold
+		parts = append(parts, fmt.Sprintf("shadow hold %v", in["hold"]))
+	}
 	if ev, ok := in["evidence"].(map[string]any); ok {
 		parts = append(parts, fmt.Sprintf("%.3gh %v req err %.3g p99 %.4gms", f(ev["duration_hours"]), ev["requests"],
 			f(ev["error_rate"]), f(ev["latency_p99_ms"])))
@@ -110,7 +116,14 @@ func numbers(in map[string]any) string {
 	}
 	for _, role := range []string{"canary", "stable"} {
 		if s, ok := in[role].(map[string]any); ok {
-			parts = append(parts, fmt.Sprintf("%s %.0f req err %.3g p99 %.4gms", role, f(s["requests"]), f(s["error_rate"]), f(s["p99_ms"])))
+			p99 := fmt.Sprintf("p99 %.4gms", f(s["p99_ms"]))
+			switch {
+			case s["no_data"] == true:
+				p99 = "no data"
+			case s["no_latency"] == true:
+				p99 = "no latency data"
+			}
+			parts = append(parts, fmt.Sprintf("%s %.0f req err %.3g %s", role, f(s["requests"]), f(s["error_rate"]), p99))
 		}
 	}
 	if v, ok := in["canary_weight_read_back"]; ok {
