@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -87,7 +88,7 @@ func (a *Activities) HoldShadow(ctx context.Context, r ShadowHoldRequest) (Shado
 
 // sleepBeating waits until t, heartbeating the checkpoint so the wait is seen alive and can be
 // cancelled.
-func sleepBeating(ctx context.Context, t time.Time, cp holdCheckpoint) error {
+func sleepBeating(ctx context.Context, t time.Time, cp any) error {
 	for {
 		d := time.Until(t)
 		if d <= 0 {
@@ -126,6 +127,10 @@ type CanaryMeasurement struct {
 	Canary      rules.Sample `json:"canary"`
 	Stable      rules.Sample `json:"stable"`
 	SourceError string       `json:"source_error,omitempty"`
+	// From WatchCanary: the samples taken during the hold and, when one already broke a hard
+	// limit, its failures (the samples are then over [From, Canary.End], not the whole hold).
+	Samples      int      `json:"samples,omitempty"`
+	EarlyFailure []string `json:"early_failure,omitempty"`
 }
 
 // MeasureCanary samples the canary and the stable workload over the same window.
@@ -133,15 +138,68 @@ func (a *Activities) MeasureCanary(ctx context.Context, r CanaryMeasureRequest) 
 	if a.Metrics == nil {
 		return CanaryMeasurement{}, notConfigured("metrics", "the canary analysis")
 	}
-	c, err := a.Metrics.Sample(ctx, r.Canary, r.From, r.To)
+	return a.measureCanary(ctx, r.Canary, r.Stable, r.From, r.To), nil
+}
+
+func (a *Activities) measureCanary(ctx context.Context, canary, stable rules.Workload, from, to time.Time) CanaryMeasurement {
+	c, err := a.Metrics.Sample(ctx, canary, from, to)
 	if err != nil {
-		return CanaryMeasurement{SourceError: fmt.Sprintf("sample %s: %v", r.Canary, err)}, nil
+		return CanaryMeasurement{SourceError: fmt.Sprintf("sample %s: %v", canary, err)}
 	}
-	s, err := a.Metrics.Sample(ctx, r.Stable, r.From, r.To)
+	s, err := a.Metrics.Sample(ctx, stable, from, to)
 	if err != nil {
-		return CanaryMeasurement{Canary: c, SourceError: fmt.Sprintf("sample %s: %v", r.Stable, err)}, nil
+		return CanaryMeasurement{Canary: c, SourceError: fmt.Sprintf("sample %s: %v", stable, err)}
 	}
-	return CanaryMeasurement{Canary: c, Stable: s}, nil
+	return CanaryMeasurement{Canary: c, Stable: s}
+}
+
+// CanaryWatchRequest is a canary step's hold: [From, To] at one weight, sampled every Every and
+// judged against Criteria's absolute bars on the way.
+type CanaryWatchRequest struct {
+	CanaryMeasureRequest
+	Every    time.Duration          `json:"every"`
+	Criteria rules.AnalysisCriteria `json:"criteria"`
+}
+
+// WatchCanary holds a canary step until To in one heartbeating activity (an abort cancels it at
+// the next heartbeat), sampling the canary over [From, now] every Every. A sample that already
+// breaks a hard limit (rules.CanaryEarlyFailure) ends the hold at once with both samples; source
+// errors on the way are skipped (the final measurement reports its own). Otherwise it returns
+// both samples over the whole window for the workflow to judge. A retry (a worker died) watches
+// the same window.
+func (a *Activities) WatchCanary(ctx context.Context, r CanaryWatchRequest) (CanaryMeasurement, error) {
+	if a.Metrics == nil {
+		return CanaryMeasurement{}, notConfigured("metrics", "the canary analysis")
+	}
+	if r.Every <= 0 {
+		return CanaryMeasurement{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"canary hold of %s: sampling interval %s must be positive", r.Canary, r.Every), contract.ErrInvalidInput, nil)
+	}
+	samples := 0
+	for time.Now().Before(r.To) {
+		if err := sleepBeating(ctx, minTime(time.Now().Add(r.Every), r.To), samples); err != nil {
+			return CanaryMeasurement{}, err
+		}
+		if !time.Now().Before(r.To) {
+			break
+		}
+		if time.Since(r.From) < time.Second { // still warming up: nothing to judge yet
+			continue
+		}
+		m := a.measureCanary(ctx, r.Canary, r.Stable, r.From, time.Now())
+		samples++
+		if m.SourceError != "" {
+			a.logger().Warn("canary sample failed", "workload", r.Canary.String(), "error", m.SourceError)
+			continue
+		}
+		if fails := rules.CanaryEarlyFailure(m.Canary, r.Criteria); len(fails) > 0 {
+			m.Samples, m.EarlyFailure = samples, fails
+			return m, nil
+		}
+	}
+	m := a.measureCanary(ctx, r.Canary, r.Stable, r.From, r.To)
+	m.Samples = samples + 1
+	return m, nil
 }
 
 // EvidenceRequest asks for the newest passed, measured shadow evidence of a model version that is

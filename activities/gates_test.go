@@ -130,3 +130,70 @@ func TestMeasureCanarySourceErrors(t *testing.T) {
 		t.Errorf("got %+v, %v", m, err)
 	}
 }
+
+func watchCanary(t *testing.T, src *fakeSource, hold, every time.Duration) CanaryMeasurement {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	acts := &Activities{Metrics: src}
+	env.RegisterActivity(acts)
+	from := time.Now().Add(-time.Second) // past the warm-up: every sample on the way is judged
+	req := CanaryWatchRequest{CanaryMeasureRequest: CanaryMeasureRequest{
+		Canary: rules.Workload{DeploymentName: "fraud", Environment: "production", Role: "canary"},
+		Stable: rules.Workload{DeploymentName: "fraud", Environment: "production", Role: "stable"},
+		From:   from, To: from.Add(time.Second + hold)}, Every: every, Criteria: rules.DefaultAnalysis()}
+	v, err := env.ExecuteActivity(acts.WatchCanary, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m CanaryMeasurement
+	if err := v.Get(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestWatchCanary: a canary step's hold is one activity sampling on the way; a sample that
+// already breaks a hard limit ends it at once, source errors on the way are skipped, and a good
+// canary is measured over the whole window at the end.
+func TestWatchCanary(t *testing.T) {
+	good := func(n int, start, end time.Time) (rules.Sample, error) {
+		return rules.Sample{Start: start, End: end, Requests: 100, P99MS: 20}, nil
+	}
+	t.Run("good canary: held to the end, final window whole", func(t *testing.T) {
+		start := time.Now()
+		src := &fakeSource{fn: good}
+		m := watchCanary(t, src, 1200*time.Millisecond, 500*time.Millisecond)
+		if took := time.Since(start); took < time.Second || len(m.EarlyFailure) != 0 || m.Samples != 3 || m.SourceError != "" {
+			t.Fatalf("after %s: %+v", took, m)
+		}
+		if w := m.Canary.End.Sub(m.Canary.Start); w < 1100*time.Millisecond {
+			t.Fatalf("final window %s, want the whole hold", w)
+		}
+	})
+	t.Run("failing canary: stopped at the first bad sample", func(t *testing.T) {
+		start := time.Now()
+		src := &fakeSource{fn: func(n int, start, end time.Time) (rules.Sample, error) {
+			if n%2 == 1 && n >= 3 { // the canary's second sample is slow
+				return rules.Sample{Start: start, End: end, Requests: 100, P99MS: 400}, nil
+			}
+			return good(n, start, end)
+		}}
+		m := watchCanary(t, src, time.Minute, 300*time.Millisecond)
+		if took := time.Since(start); took > 10*time.Second || len(m.EarlyFailure) != 1 || m.Samples != 2 || m.Canary.P99MS != 400 {
+			t.Fatalf("after %s: %+v", took, m)
+		}
+	})
+	t.Run("source errors on the way are skipped", func(t *testing.T) {
+		src := &fakeSource{fn: func(n int, start, end time.Time) (rules.Sample, error) {
+			if n <= 2 {
+				return rules.Sample{}, errors.New("prometheus down")
+			}
+			return good(n, start, end)
+		}}
+		m := watchCanary(t, src, 1200*time.Millisecond, 500*time.Millisecond)
+		if len(m.EarlyFailure) != 0 || m.SourceError != "" || m.Canary.Requests != 100 {
+			t.Fatalf("%+v", m)
+		}
+	})
+}

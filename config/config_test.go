@@ -40,7 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 			Shadow:                 ShadowCriteria{MinDuration: 24 * time.Hour, MinRequests: 1000, MaxErrorRate: 0.01, MaxP99MS: 150},
 			Evidence:               EvidencePolicy{MaxAge: 168 * time.Hour, SampleEvery: 5 * time.Minute},
 			Canary: CanaryPolicy{MinSteps: 3, MaxFirstStep: 25, MaxHold: time.Hour, MaxErrorRateCeiling: 0.05,
-				MaxP99MSCeiling: 1000, MinRequestsFloor: 20},
+				MaxP99MSCeiling: 1000, MinRequestsFloor: 20, SampleEvery: 10 * time.Second, Warmup: 30 * time.Second},
 		},
 	}
 	if want.Metrics.Configured() {
@@ -115,6 +115,8 @@ func overrides() []override {
 		{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", "0.02", func(c Config) any { return c.Policy.Canary.MaxErrorRateCeiling }, 0.02},
 		{"DEPLOYER_CANARY_MAX_P99_MS_CEILING", "500", func(c Config) any { return c.Policy.Canary.MaxP99MSCeiling }, 500.0},
 		{"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", "100", func(c Config) any { return c.Policy.Canary.MinRequestsFloor }, 100.0},
+		{"DEPLOYER_CANARY_SAMPLE_EVERY", "3s", func(c Config) any { return c.Policy.Canary.SampleEvery }, 3 * time.Second},
+		{"DEPLOYER_CANARY_WARMUP", "5s", func(c Config) any { return c.Policy.Canary.Warmup }, 5 * time.Second},
 		{"DEPLOYER_METRICS", "none", func(c Config) any { return c.Metrics.Kind }, "none"},
 		{"DEPLOYER_PROMETHEUS_URL", "http://127.0.0.1:9090", func(c Config) any { return c.Metrics.URL }, "http://127.0.0.1:9090"},
 		{"DEPLOYER_METRICS_TIMEOUT", "3s", func(c Config) any { return c.Metrics.Timeout }, 3 * time.Second},
@@ -124,8 +126,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 40 {
-		t.Fatalf("%d variables covered, want all 40", len(cases))
+	if len(cases) != 42 {
+		t.Fatalf("%d variables covered, want all 42", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -264,6 +266,8 @@ func TestLoadRejects(t *testing.T) {
 		{"canary error ceiling NaN", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "NaN"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
 		{"canary error ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "0"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
 		{"canary p99 ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_P99_MS_CEILING": "0"}, "DEPLOYER_CANARY_MAX_P99_MS_CEILING", ""},
+		{"canary warm-up as long as the shortest hold", map[string]string{"DEPLOYER_CANARY_WARMUP": "1m"}, "DEPLOYER_CANARY_WARMUP", ""},
+		{"canary sample every under 1s", map[string]string{"DEPLOYER_CANARY_SAMPLE_EVERY": "500ms"}, "DEPLOYER_CANARY_SAMPLE_EVERY", ""},
 		{"canary min requests floor 0", map[string]string{"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR": "0"}, "DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", ""},
 		{"unknown metrics kind", map[string]string{"DEPLOYER_METRICS": "datadog"}, "DEPLOYER_METRICS", ""},
 		{"prometheus without URL", map[string]string{"DEPLOYER_METRICS": "prometheus"}, "DEPLOYER_PROMETHEUS_URL", ""},

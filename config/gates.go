@@ -27,6 +27,13 @@ type CanaryPolicy struct {
 	MaxErrorRateCeiling float64 `json:"max_error_rate_ceiling"` // DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING, 0.05
 	MaxP99MSCeiling     float64 `json:"max_p99_ms_ceiling"`     // DEPLOYER_CANARY_MAX_P99_MS_CEILING, 1000
 	MinRequestsFloor    float64 `json:"min_requests_floor"`     // DEPLOYER_CANARY_MIN_REQUESTS_FLOOR, 20
+	// SampleEvery is how often a canary step's hold samples the metrics for a hard limit already
+	// broken (DEPLOYER_CANARY_SAMPLE_EVERY, 10s): a failing canary is rolled back before its hold ends.
+	SampleEvery time.Duration `json:"sample_every"`
+	// Warmup is how long after each weight step the canary's requests are not judged
+	// (DEPLOYER_CANARY_WARMUP, 30s): a new server's first requests queue behind its cold first
+	// prediction, and a few slow ones are a healthy canary's p99 over a hundred requests.
+	Warmup time.Duration `json:"warmup"`
 }
 
 // MetricsConfig configures the metrics source the gates measure with. With none, runs that need
@@ -48,7 +55,7 @@ func DefaultEvidence() EvidencePolicy {
 // DefaultCanary is the canary policy with no environment overrides.
 func DefaultCanary() CanaryPolicy {
 	return CanaryPolicy{MinSteps: 3, MaxFirstStep: 25, MaxHold: time.Hour,
-		MaxErrorRateCeiling: 0.05, MaxP99MSCeiling: 1000, MinRequestsFloor: 20}
+		MaxErrorRateCeiling: 0.05, MaxP99MSCeiling: 1000, MinRequestsFloor: 20, SampleEvery: 10 * time.Second, Warmup: 30 * time.Second}
 }
 
 func (r *reader) gates(p *Policy, m *MetricsConfig) {
@@ -61,6 +68,8 @@ func (r *reader) gates(p *Policy, m *MetricsConfig) {
 	r.float("DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", &p.Canary.MaxErrorRateCeiling)
 	r.float("DEPLOYER_CANARY_MAX_P99_MS_CEILING", &p.Canary.MaxP99MSCeiling)
 	r.float("DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", &p.Canary.MinRequestsFloor)
+	r.dur("DEPLOYER_CANARY_SAMPLE_EVERY", &p.Canary.SampleEvery)
+	r.dur("DEPLOYER_CANARY_WARMUP", &p.Canary.Warmup)
 	r.str("DEPLOYER_METRICS", &m.Kind)
 	r.str("DEPLOYER_PROMETHEUS_URL", &m.URL)
 	r.dur("DEPLOYER_METRICS_TIMEOUT", &m.Timeout)
@@ -76,6 +85,10 @@ func (c Config) validateGates() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_EVIDENCE_MAX_AGE must be positive")
 	case p.Evidence.SampleEvery < time.Second:
 		return fmt.Errorf("DEPLOYER_SHADOW_SAMPLE_EVERY must be at least 1s, got %s", p.Evidence.SampleEvery)
+	case p.Canary.SampleEvery < time.Second:
+		return fmt.Errorf("DEPLOYER_CANARY_SAMPLE_EVERY must be at least 1s, got %s", p.Canary.SampleEvery)
+	case p.Canary.Warmup < 0 || p.Canary.Warmup >= p.CanaryHoldMin:
+		return fmt.Errorf("DEPLOYER_CANARY_WARMUP must be at least 0 and below DEPLOYER_CANARY_HOLD_MIN (%s), got %s", p.CanaryHoldMin, p.Canary.Warmup)
 	case p.Canary.MinSteps < 1:
 		return fmt.Errorf("DEPLOYER_CANARY_MIN_STEPS must be at least 1, got %d", p.Canary.MinSteps)
 	case p.Canary.MaxFirstStep < 1 || p.Canary.MaxFirstStep > 100:

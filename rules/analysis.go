@@ -100,6 +100,33 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 	return CanaryVerdict{Outcome: contract.VerdictPassed, Notes: notes}
 }
 
+// EarlyP99MinRequests is the fewest requests a p99 is judged on before the hold ends: over fewer
+// than 100 the p99 is the slowest request, and a new server's first (cold) request alone failed a
+// healthy canary a few seconds into its hold.
+const EarlyP99MinRequests = 100
+
+// CanaryEarlyFailure says whether a sample taken during a canary step's hold already breaks an
+// absolute bar, so the step can fail before its hold ends. Like JudgeCanary it counts errors
+// against at least MinRequests (the rate over MinRequests is too high whatever the remaining
+// requests do) and judges the p99 only once max(MinRequests, EarlyP99MinRequests) were served with
+// a latency histogram; the relative bars wait for the end of the hold. Whenever it fails,
+// JudgeCanary fails the same sample.
+func CanaryEarlyFailure(canary Sample, c AnalysisCriteria) []string {
+	if canary.NoData || canary.Requests <= 0 {
+		return nil
+	}
+	var fails []string
+	floor := math.Max(canary.Requests, c.MinRequests)
+	if rate := canary.Errors / floor; !(rate < c.MaxErrorRate) {
+		fails = append(fails, fmt.Sprintf("canary errors %g of %g requests: error rate over at least %g requests is %.4g, not below %g",
+			canary.Errors, canary.Requests, c.MinRequests, rate, c.MaxErrorRate))
+	}
+	if !canary.NoLatency && canary.Requests >= math.Max(c.MinRequests, EarlyP99MinRequests) && !(canary.P99MS < c.MaxP99MS) {
+		fails = append(fails, fmt.Sprintf("canary p99 %.4gms over %g requests is not below %gms", canary.P99MS, canary.Requests, c.MaxP99MS))
+	}
+	return fails
+}
+
 // CheckCanaryPolicy bounds a rollout by the worker's policy: at least minSteps steps and a first
 // step of at most maxFirst percent (a straight cut-over is no canary).
 func CheckCanaryPolicy(steps []int, minSteps, maxFirst int) error {

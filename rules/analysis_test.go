@@ -277,3 +277,39 @@ func TestRulesCheckCanaryPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesCanaryEarlyFailure: the absolute bars on a partial window, with enough requests to
+// judge; whenever it fails, JudgeCanary fails the same sample.
+func TestRulesCanaryEarlyFailure(t *testing.T) {
+	c := DefaultAnalysis() // 1 %, 150 ms, 50 requests
+	stable := Sample{Requests: 1000, ErrorRate: 0, P99MS: 20}
+	cases := []struct {
+		name  string
+		s     Sample
+		fails int
+	}{
+		{"no data", Sample{NoData: true, Requests: 100, Errors: 100}, 0},
+		{"no requests yet", Sample{}, 0},
+		{"0 errors in 10, p99 over the bar: too few to judge the p99", Sample{Requests: 10, P99MS: 900}, 0},
+		{"1 error in 10: 1/50 = 0.02 already breaks 1 %", Sample{Requests: 10, Errors: 1, ErrorRate: 0.1, P99MS: 10}, 1},
+		{"0 errors in 60, p99 over the bar: one slow request, not judged before 100", Sample{Requests: 60, P99MS: 175}, 0},
+		{"0 errors in 100, p99 149.9: passes", Sample{Requests: 100, P99MS: 149.9}, 0},
+		{"0 errors in 100, p99 at 150: fails (exclusive)", Sample{Requests: 100, P99MS: 150}, 1},
+		{"no latency data, every request failing: fails on errors", Sample{Requests: 60, Errors: 60, ErrorRate: 1, NoLatency: true}, 1},
+		{"no latency data, no errors: no failure", Sample{Requests: 60, NoLatency: true}, 0},
+		{"both bars broken", Sample{Requests: 100, Errors: 5, ErrorRate: 0.05, P99MS: 400}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CanaryEarlyFailure(tc.s, c)
+			if len(got) != tc.fails {
+				t.Fatalf("CanaryEarlyFailure(%+v) = %q, want %d failure(s)", tc.s, got, tc.fails)
+			}
+			if len(got) > 0 {
+				if v := JudgeCanary(tc.s, stable, c); v.Outcome != contract.VerdictFailed {
+					t.Fatalf("early failure %q but JudgeCanary says %s", got, v.Outcome)
+				}
+			}
+		})
+	}
+}

@@ -51,7 +51,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 		t.Fatal(err)
 	}
 	prom := realparts.StartPrometheus(t, targets)
-	for range 3 {
+	for range 4 {
 		g.models = append(g.models, realparts.LogSklearnModel(t, ml, "gates-e2e"))
 	}
 	g.ns = fmt.Sprintf("gates-%d", time.Now().UnixNano()%1e6)
@@ -63,7 +63,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 	realparts.StartWorker(t, "TEMPORAL_ADDRESS="+g.tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
 		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+g.ns, "DEPLOYER_ENDPOINTS=loopback-harness",
 		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"),
-		"DEPLOYER_HARNESS_TARGETS="+targets, "DEPLOYER_HARNESS_FAULTS=3/canary:TD_FAULT_LATENCY_MS=400",
+		"DEPLOYER_HARNESS_TARGETS="+targets, "DEPLOYER_HARNESS_FAULTS=3/canary:TD_FAULT_LATENCY_MS=400,4/canary:TD_FAULT=error",
 		"DEPLOYER_PROMETHEUS_URL="+prom,
 		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
 		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3",
@@ -71,7 +71,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 		"DEPLOYER_SHADOW_HOLD_MIN=30s", "DEPLOYER_SHADOW_HOLD_DEFAULT=30s", "DEPLOYER_SHADOW_MIN_DURATION=30s",
 		"DEPLOYER_SHADOW_MIN_REQUESTS=200", "DEPLOYER_SHADOW_SAMPLE_EVERY=5s",
 		"DEPLOYER_CANARY_HOLD_MIN=5s", "DEPLOYER_CANARY_HOLD_DEFAULT="+gatesCanaryHold.String(),
-		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_SCALE_DOWN_DELAY=2s")
+		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_CANARY_SAMPLE_EVERY=3s", "DEPLOYER_CANARY_WARMUP=3s", "DEPLOYER_SCALE_DOWN_DELAY=2s")
 	var err error
 	if g.st, err = store.Open(context.Background(), db); err != nil {
 		t.Fatal(err)

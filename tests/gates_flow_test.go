@@ -15,10 +15,11 @@ import (
 // TestGatesEndToEnd (real Prometheus, real model servers, real MLflow, the local control plane,
 // the temporal CLI): v1 reaches production through a measured shadow hold; v2's canary walks
 // 5 → 20 → 50 → 100 % on measured numbers; v3's canary (its model server slowed by the harness's
-// fault switch) fails its analysis and is rolled back at once to stable v2 at 100 %.
+// fault switch) fails its analysis and is rolled back at once to stable v2 at 100 %; v4's canary
+// (every request failing) fails the probe sent as it takes traffic and is rolled back the same way.
 func TestGatesEndToEnd(t *testing.T) {
 	g := startGatesWorld(t)
-	v1, v2, v3 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns
+	v1, v2, v3, v4 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns
 	t.Run("v1: the shadow evidence of a real hold is measured and lets Production through", func(t *testing.T) {
 		out, err := g.deploy(t, v1, g.models[0])
 		if err != nil || out.VersionRecord.Stage != contract.StageProduction || !out.HealthCheckPassed {
@@ -57,35 +58,55 @@ func TestGatesEndToEnd(t *testing.T) {
 		t.Logf("history of a full production rollout (staging → measured shadow → approval → 4 analysed canary steps): %d events",
 			len(g.history(t, v2)))
 	})
-	t.Run("v3: a failing canary is rolled back automatically, stable at 100 %", func(t *testing.T) {
+	t.Run("v3: a slow canary is rolled back automatically, stable at 100 %", func(t *testing.T) {
 		_, err := g.deploy(t, v3, g.models[2])
 		if errType(err) != contract.ErrAnalysisFailed || !strings.Contains(err.Error(), "p99") {
 			t.Fatalf("v3: %v, want AnalysisFailed naming p99", err)
 		}
-		steps := g.decisions(t, v3, contract.GateCanaryAnalysis)
-		if len(steps) == 0 || steps[len(steps)-1].Verdict != contract.VerdictFailed {
-			t.Fatalf("canary_analysis %+v", steps)
-		}
-		c, _ := steps[len(steps)-1].Inputs["canary"].(map[string]any)
-		if c["p99_ms"].(float64) < 150 {
+		if c := g.rolledBack(t, v3); c["p99_ms"].(float64) < 150 {
 			t.Errorf("failed analysis numbers %v: want the slow canary's p99", c)
 		}
-		verified := g.decisions(t, v3, contract.GateRollbackVerified)
-		if len(verified) != 1 || verified[0].Verdict != contract.VerdictPassed || verified[0].Inputs["canary_weight_read_back"] != 0.0 {
-			t.Errorf("rollback_verified %+v", verified)
+	})
+	t.Run("v4: a canary that cannot predict fails its probe as soon as it takes traffic, and is rolled back", func(t *testing.T) {
+		_, err := g.deploy(t, v4, g.models[3])
+		if errType(err) != contract.ErrAnalysisFailed || !strings.Contains(err.Error(), "failed its probe") {
+			t.Fatalf("v4: %v, want AnalysisFailed from the canary's probe", err)
 		}
-		if w, err := g.k.Weight(context.Background(), g.name, "production"); err != nil || w != 0 {
-			t.Errorf("canary weight read back %d, %v; want 0", w, err)
+		g.rolledBack(t, v4)
+		steps := g.decisions(t, v4, contract.GateCanaryAnalysis)
+		if last := steps[len(steps)-1]; last.Source != contract.SourceProbe || last.Inputs["probe"] == nil {
+			t.Errorf("the failing step was not judged by the probe: %s %v", last.Source, last.Inputs)
 		}
-		if s, _, _ := g.k.Current(context.Background(), g.name, "production"); s.ModelVersion != "2" {
-			t.Errorf("stable runs v%s, want v2", s.ModelVersion)
-		}
-		g.reportRollbackTime(t, v3)
 	})
 	// Each path's history replays through the current code (and is recorded with RECORD_HISTORY_DIR).
 	replayRecorded(t, g.tp, v1, "production_first_measured_shadow.json")
 	replayRecorded(t, g.tp, v2, "production_canary_measured.json")
 	replayRecorded(t, g.tp, v3, "production_canary_analysis_failed.json")
+	replayRecorded(t, g.tp, v4, "production_canary_probe_failed.json")
+}
+
+// rolledBack checks a run whose canary failed its analysis: the last verdict failed, the restore
+// verified at weight 0 with stable v2 serving; it logs the rollback time and returns the failing
+// canary numbers.
+func (g *gatesWorld) rolledBack(t *testing.T, id string) map[string]any {
+	t.Helper()
+	steps := g.decisions(t, id, contract.GateCanaryAnalysis)
+	if len(steps) == 0 || steps[len(steps)-1].Verdict != contract.VerdictFailed {
+		t.Fatalf("canary_analysis %+v", steps)
+	}
+	verified := g.decisions(t, id, contract.GateRollbackVerified)
+	if len(verified) != 1 || verified[0].Verdict != contract.VerdictPassed || verified[0].Inputs["canary_weight_read_back"] != 0.0 {
+		t.Errorf("rollback_verified %+v", verified)
+	}
+	if w, err := g.k.Weight(context.Background(), g.name, "production"); err != nil || w != 0 {
+		t.Errorf("canary weight read back %d, %v; want 0", w, err)
+	}
+	if s, _, _ := g.k.Current(context.Background(), g.name, "production"); s.ModelVersion != "2" {
+		t.Errorf("stable runs v%s, want v2", s.ModelVersion)
+	}
+	g.reportRollbackTime(t, id)
+	c, _ := steps[len(steps)-1].Inputs["canary"].(map[string]any)
+	return c
 }
 
 // history reads a run's whole history from the server.
@@ -105,7 +126,7 @@ func (g *gatesWorld) history(t *testing.T, id string) []*historypb.HistoryEvent 
 
 // reportRollbackTime logs, as ratios to the analysis interval (the hold), the time to stable at
 // 100 % (the restore done and read back) from the canary taking traffic (its first weight set) and
-// from the failing sample (the MeasureCanary that judged it).
+// from the failing judgement (the measurement or the canary probe that failed it).
 func (g *gatesWorld) reportRollbackTime(t *testing.T, id string) {
 	scheduled := map[int64]string{}
 	var firstWeight, badSample, restored time.Time
@@ -118,8 +139,8 @@ func (g *gatesWorld) reportRollbackTime(t *testing.T, id string) {
 			switch name := scheduled[a.GetScheduledEventId()]; {
 			case name == "SetTrafficWeight" && firstWeight.IsZero():
 				firstWeight = at
-			case name == "MeasureCanary":
-				badSample = at // the last one before the restore is the failing one
+			case restored.IsZero() && !firstWeight.IsZero() && (name == "MeasureCanary" || name == "WatchCanary" || name == "CheckHealth"):
+				badSample = at // the last judgement before the restore (a measurement or a probe) is the failing one
 			case name == "RestoreWorkload":
 				restored = at
 			}

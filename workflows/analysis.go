@@ -29,6 +29,52 @@ type stepAnalysis struct {
 // MaxSourceErrors and never count as a pass. A failed analysis returns AnalysisFailed with the
 // numbers, and the run's compensation puts stable back at 100 %.
 func (w *run) analyseStep(ctx workflow.Context, env contract.Environment, weight int, ro kube.Rollout) error {
+	if w.gates >= gatesCanaryWatched {
+		return w.watchStep(ctx, env, weight, ro)
+	}
+	return w.analyseTimedStep(ctx, env, weight, ro)
+}
+
+// watchStep probes the canary at once, then holds it at its weight in WatchCanary, which judges
+// the window after the policy's warm-up, sampling it every policy interval and returns at the first sample that already breaks a hard
+// limit, else with the whole hold's samples. Each return is judged as a timed step's would be
+// (inconclusive extends the hold, source errors count against their limit).
+func (w *run) watchStep(ctx workflow.Context, env contract.Environment, weight int, ro kube.Rollout) error {
+	if err := w.canaryInference(ctx, weight, ro); err != nil {
+		return err
+	}
+	st := &stepAnalysis{env: env, weight: weight}
+	start := workflow.Now(ctx).UTC()
+	from := start.Add(w.policy.Canary.Warmup) // the warm-up's requests are served, not judged
+	for {
+		until := workflow.Now(ctx).UTC().Add(w.req.CanaryHold)
+		if st.rounds == 0 {
+			until = start.Add(w.req.CanaryHold)
+		}
+		req := activities.CanaryWatchRequest{CanaryMeasureRequest: activities.CanaryMeasureRequest{
+			Canary: w.workload(env, kube.RoleCanary), Stable: w.workload(env, kube.RoleStable), From: from, To: until},
+			Every: w.policy.Canary.SampleEvery, Criteria: w.req.Analysis}
+		summary := fmt.Sprintf("canary hold at %d%% for %s, watched every %s", weight, w.req.CanaryHold, req.Every)
+		if st.rounds > 0 {
+			summary = fmt.Sprintf("canary hold at %d%% extended (%d) for %s: inconclusive or metrics unavailable", weight, st.rounds, w.req.CanaryHold)
+		}
+		st.rounds++
+		var m activities.CanaryMeasurement
+		if err := w.measuredHold(ctx, waitCanaryHold, until, holding(summary, w.req.CanaryHold), a.WatchCanary, req, &m); err != nil {
+			return err
+		}
+		if len(m.EarlyFailure) > 0 {
+			req.To = m.Canary.End
+		}
+		done, err := w.judgeStep(ctx, st, req.CanaryMeasureRequest, m)
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// analyseTimedStep is the step of runs at gatesMeasured: a timer hold, then one measurement.
+func (w *run) analyseTimedStep(ctx workflow.Context, env contract.Environment, weight int, ro kube.Rollout) error {
 	st := &stepAnalysis{env: env, weight: weight}
 	from := workflow.Now(ctx).UTC()
 	for {
@@ -63,6 +109,9 @@ func (w *run) judgeStep(ctx workflow.Context, st *stepAnalysis, req activities.C
 	c := w.req.Analysis
 	inputs := map[string]any{"weight": st.weight, "round": st.rounds, "window_s": req.To.Sub(req.From).Seconds(),
 		"canary": compact(m.Canary), "stable": compact(m.Stable), "criteria": c}
+	if m.Samples > 0 {
+		inputs["samples"], inputs["stopped_early"] = m.Samples, len(m.EarlyFailure) > 0
+	}
 	var v rules.CanaryVerdict
 	if m.SourceError != "" {
 		st.sourceErrors++

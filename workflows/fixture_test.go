@@ -182,6 +182,18 @@ func (s *suite) gateMocks(env *testsuite.TestWorkflowEnvironment, wd *world, cou
 		}
 		return activities.CanaryMeasurement{Canary: sample(r.Canary, r.From, r.To, 500, 1, 40), Stable: sample(r.Stable, r.From, r.To, 9500, 10, 38)}, nil
 	})
+	// WatchCanary answers as MeasureCanary would over its window, once the hold has passed on the
+	// workflow clock (the tests' holds are the policy's default); early stops are the activity's.
+	env.OnActivity(a.WatchCanary, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return wd.policy.CanaryHoldDefault }).
+		Return(func(_ context.Context, r activities.CanaryWatchRequest) (activities.CanaryMeasurement, error) {
+			count("WatchCanary")
+			wd.canaryRuns++
+			if wd.canary != nil {
+				return wd.canary(wd.canaryRuns, r.CanaryMeasureRequest), nil
+			}
+			m := activities.CanaryMeasurement{Canary: sample(r.Canary, r.From, r.To, 500, 1, 40), Stable: sample(r.Stable, r.From, r.To, 9500, 10, 38)}
+			return m, nil
+		})
 	env.OnActivity(a.FindShadowEvidence, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.EvidenceRequest) (activities.FoundEvidence, error) {
 		count("FindShadowEvidence")
 		if wd.evidence == nil || wd.evidence.DecidedAt.Before(r.NotBefore) {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/rules"
+	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 // shadowRun deploys a Staging version to the shadow environment with the hold answering hold.
@@ -204,6 +207,12 @@ func TestCanaryAnalysis(t *testing.T) {
 			}
 			return good(r)
 		}, "", []int{5, 20, 50, 100}, 6, ""},
+		{"a sample during the hold breaks a hard limit: the step stops early and fails", func(_ int, r activities.CanaryMeasureRequest) activities.CanaryMeasurement {
+			m := failing(r)
+			m.Canary.End = r.From.Add(20 * time.Second)
+			m.Samples, m.EarlyFailure = 2, []string{"canary errors 60 of 60 requests"}
+			return m
+		}, contract.ErrAnalysisFailed, []int{5}, 1, "canary 60 requests, 60 errors"},
 		{"metric-source errors past the limit fail, never pass", func(_ int, r activities.CanaryMeasureRequest) activities.CanaryMeasurement { return down(r) },
 			contract.ErrAnalysisFailed, []int{5}, 3, "metrics source failed 3 times"},
 	}
@@ -245,6 +254,12 @@ func TestCanaryAnalysis(t *testing.T) {
 			}
 			if got := wd.verdicts(contract.GateRollbackVerified); len(got) != 1 || got[0] != contract.VerdictPassed {
 				t.Errorf("rollback not verified: %v", got)
+			}
+			if strings.Contains(tc.name, "stops early") {
+				d := wd.decisions[slices.IndexFunc(wd.decisions, func(d store.Decision) bool { return d.Gate == contract.GateCanaryAnalysis })]
+				if d.Inputs["stopped_early"] != true || fmt.Sprint(d.Inputs["samples"]) != "2" || d.Inputs["window_s"] != 20.0 {
+					t.Errorf("early stop not in the ledger: %v", d.Inputs)
+				}
 			}
 		})
 	}

@@ -31,11 +31,8 @@ func (w *run) measuredShadowHold(ctx workflow.Context) error {
 		Hold: w.req.ShadowHold, Every: w.policy.Evidence.SampleEvery, Criteria: w.policy.Shadow}
 	summary := fmt.Sprintf("shadow hold %s for %s v%s, measured every %s", w.req.ShadowHold, w.version.Name,
 		w.version.Version, req.Every)
-	w.status.WaitingFor, w.status.WaitingUntil = waitShadowHold, &until
 	var m activities.ShadowMeasurement
-	err := w.exec(ctx, holding(summary, w.req.ShadowHold), a.HoldShadow, req, &m)
-	w.status.WaitingFor, w.status.WaitingUntil = "", nil
-	if err != nil {
+	if err := w.measuredHold(ctx, waitShadowHold, until, holding(summary, w.req.ShadowHold), a.HoldShadow, req, &m); err != nil {
 		return err
 	}
 	ev := rules.MeasuredShadow(m.Last, from, m.Samples)

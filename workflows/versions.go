@@ -11,9 +11,13 @@ const (
 	// timer hold and the probe-only canary analysis (legacy.go).
 	changeGates   = "gates-measured"
 	gatesMeasured = workflow.Version(1)
+	// gatesCanaryWatched: a canary step probes its canary as soon as the weight is set, and its
+	// hold is one activity (WatchCanary) that samples on the way and ends the step at the first
+	// sample breaking a hard limit. Runs at gatesMeasured keep the timer hold (analyseTimedStep).
+	gatesCanaryWatched = workflow.Version(2)
 )
 
 // gatesVersion records (or replays) which gates this run uses.
 func gatesVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesMeasured)
+	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesCanaryWatched)
 }

@@ -99,6 +99,14 @@ func (w *run) hold(ctx workflow.Context, what, summary string, d time.Duration) 
 	return err
 }
 
+// measuredHold runs a hold's measuring activity, the status showing the run waiting for what
+// until the hold ends.
+func (w *run) measuredHold(ctx workflow.Context, what string, until time.Time, opts workflow.ActivityOptions, fn, arg, result any) error {
+	w.status.WaitingFor, w.status.WaitingUntil = what, &until
+	defer func() { w.status.WaitingFor, w.status.WaitingUntil = "", nil }()
+	return w.exec(ctx, opts, fn, arg, result)
+}
+
 // exec runs an activity and waits for it; an abort cancels the activity and, once the activity
 // has really stopped (on measured gates), returns the Aborted error. During compensation nothing
 // aborts and every activity retries until it succeeds. result may be nil.
