@@ -11,7 +11,7 @@
 #   DEMO_SHADOW_HOLD   the shadow hold, shortened for the demo (default 60s; production policy: 24h)
 #   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com; 0: you send the printed command
 # Services keep running for you to look at the Web UI; `make demo-stop` stops them. Everything lives
-# under .cache/demo (git-ignored).
+# under .cache/demo (git-ignored), wiped when the next demo starts.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -41,6 +41,10 @@ stop() {
 }
 if [ "${1:-}" = stop ]; then stop; exit 0; fi
 stop >/dev/null
+# Every demo starts from nothing: records, registry, MLflow and cluster state of an earlier demo would
+# point at images and servers this one does not have (a known-good row whose image is gone cannot be
+# restored).
+rm -rf "$demo"
 mkdir -p "$demo"
 
 wait_http() { # url, what
