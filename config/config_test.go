@@ -266,7 +266,7 @@ func TestLoadRejects(t *testing.T) {
 		{"canary error ceiling NaN", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "NaN"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
 		{"canary error ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "0"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
 		{"canary p99 ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_P99_MS_CEILING": "0"}, "DEPLOYER_CANARY_MAX_P99_MS_CEILING", ""},
-		{"canary warm-up as long as the shortest hold", map[string]string{"DEPLOYER_CANARY_WARMUP": "1m"}, "DEPLOYER_CANARY_WARMUP", ""},
+		{"canary warm-up negative", map[string]string{"DEPLOYER_CANARY_WARMUP": "-1s"}, "DEPLOYER_CANARY_WARMUP", ""},
 		{"canary sample every under 1s", map[string]string{"DEPLOYER_CANARY_SAMPLE_EVERY": "500ms"}, "DEPLOYER_CANARY_SAMPLE_EVERY", ""},
 		{"canary min requests floor 0", map[string]string{"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR": "0"}, "DEPLOYER_CANARY_MIN_REQUESTS_FLOOR", ""},
 		{"unknown metrics kind", map[string]string{"DEPLOYER_METRICS": "datadog"}, "DEPLOYER_METRICS", ""},

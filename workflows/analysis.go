@@ -45,7 +45,7 @@ func (w *run) watchStep(ctx workflow.Context, env contract.Environment, weight i
 	}
 	st := &stepAnalysis{env: env, weight: weight}
 	start := workflow.Now(ctx).UTC()
-	from := start.Add(w.policy.Canary.Warmup) // the warm-up's requests are served, not judged
+	from := start.Add(min(w.policy.Canary.Warmup, w.req.CanaryHold/2)) // the warm-up's requests are served, not judged
 	for {
 		until := workflow.Now(ctx).UTC().Add(w.req.CanaryHold)
 		if st.rounds == 0 {

@@ -16,6 +16,6 @@ TEST_POSTGRES_URL=$(bash infra/scripts/postgres.sh url)
 go test -count=1 -timeout 60m "$@" ./... 2>&1 | tee .cache/test.log
 status=${PIPESTATUS[0]}
 pass=$(grep -c '^ok ' .cache/test.log || true)
-fail=$(grep -c '^FAIL' .cache/test.log || true)
+fail=$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' .cache/test.log || true)
 echo "go test: $pass packages ok, $fail failed (exit $status)"
 exit "$status"
