@@ -11,9 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
 
 	"github.com/temporaldeployer/temporaldeployer/infra/migrations"
 )
@@ -69,7 +70,7 @@ func Open(ctx context.Context, databaseURL string) (*SQL, error) {
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
 	s := &SQL{db: db, d: d}
-	if err := db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, Redact(databaseURL), err)
 	}
@@ -78,6 +79,25 @@ func Open(ctx context.Context, databaseURL string) (*SQL, error) {
 		return nil, fmt.Errorf("migrate %s database %s: %w", d.name, Redact(databaseURL), err)
 	}
 	return s, nil
+}
+
+// ping connects. A new SQLite connection switches the file to WAL, and SQLite answers that with
+// SQLITE_BUSY at once, not after busy_timeout, while another connection is doing the same: those
+// are retried for up to the busy timeout.
+func (s *SQL) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyTimeoutMS * time.Millisecond)
+	for {
+		err := s.db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || s.d.postgres() || !errors.As(err, &se) || se.Code()&0xff != 5 || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database.
