@@ -47,10 +47,7 @@ func (w *run) watchStep(ctx workflow.Context, env contract.Environment, weight i
 	start := workflow.Now(ctx).UTC()
 	from := start.Add(min(w.policy.Canary.Warmup, w.req.CanaryHold/2)) // the warm-up's requests are served, not judged
 	for {
-		until := workflow.Now(ctx).UTC().Add(w.req.CanaryHold)
-		if st.rounds == 0 {
-			until = start.Add(w.req.CanaryHold)
-		}
+		until := workflow.Now(ctx).UTC().Add(w.req.CanaryHold) // the first round: start + the hold
 		req := activities.CanaryWatchRequest{CanaryMeasureRequest: activities.CanaryMeasureRequest{
 			Canary: w.workload(env, kube.RoleCanary), Stable: w.workload(env, kube.RoleStable), From: from, To: until},
 			Every: w.policy.Canary.SampleEvery, Criteria: w.req.Analysis}
