@@ -35,6 +35,13 @@ func TestPrometheusSource(t *testing.T) {
 	healthy := realparts.ServeBento(t, archive)
 	failing := realparts.ServeBento(t, archive, "TD_FAULT=error")
 	slow := realparts.ServeBento(t, archive, "TD_FAULT_LATENCY_MS=200")
+	// A server's first predicts are slow and give birth to its histogram's series. Born inside the
+	// window, the series start at different values, increase() extrapolates each bucket by a
+	// different amount and the p99 of ~120 requests lands in a phantom upper bucket (CI measured a
+	// 156 ms p99 while the client saw 47 ms). Production stables are warm: so are these.
+	for _, url := range []string{healthy, failing, slow} {
+		predictN(t, url, 3)
+	}
 	workload := func(role string) rules.Workload {
 		return rules.Workload{DeploymentName: "fraud-metrics", Environment: "production", Role: role}
 	}
@@ -88,18 +95,18 @@ func TestPrometheusSource(t *testing.T) {
 	}
 	near := func(got float64, want int) bool { return got >= 0.85*float64(want) && got <= 1.2*float64(want) }
 
-	if s := sample("stable"); s.NoData || !near(s.Requests, sent["stable"]) || s.Errors != 0 || s.ErrorRate != 0 || s.P99MS <= 0 || s.P99MS > 150 {
-		t.Errorf("healthy server: %+v, want ~%d requests, no errors, a p99 under 150 ms", s, sent["stable"])
+	// A server's p99, interpolated inside a bucket, is at most the bucket bound above the p99 the
+	// client saw (the client's latency includes the server's); never a timed bar on a shared machine.
+	if s, ceiling := sample("stable"), boundAbove(millis(clientP99["stable"])); s.NoData || !near(s.Requests, sent["stable"]) || s.Errors != 0 || s.ErrorRate != 0 || s.P99MS <= 0 || s.P99MS > ceiling {
+		t.Errorf("healthy server: %+v, want ~%d requests, no errors, a p99 in (0, %.0f] ms", s, sent["stable"], ceiling)
 	}
-	// Its latency histogram's series are born with its first (failed) request, so when all of them
-	// fall in one scrape interval there is no p99 (NoLatency); the errors are measured either way
-	// (the model-error counter's series exist at 0 from the start).
+	// Every request fails: the 5xx and model-error rates are measured (its p99, of failures, is
+	// not judged here).
 	if s := sample("canary"); s.NoData || !near(s.Requests, sent["canary"]) || s.ErrorRate < 0.9 || !near(s.ModelErrors, sent["canary"]) {
 		t.Errorf("failing server: %+v, want ~%d requests, all of them errors (5xx and model errors)", s, sent["canary"])
 	}
-	// The server's p99 is at least the injected 200 ms and, interpolated inside a bucket, at most
-	// the bucket bound above what the client saw (the client's latency includes the server's).
-	ceiling := boundAbove(float64(clientP99["shadow"]) / float64(time.Millisecond))
+	// The slow server's p99 is at least the injected 200 ms, and at most the bound above the client's.
+	ceiling := boundAbove(millis(clientP99["shadow"]))
 	if s := sample("shadow"); s.NoData || !near(s.Requests, sent["shadow"]) || s.P99MS < 200 || s.P99MS > ceiling || s.ErrorRate != 0 {
 		t.Errorf("slow server: %+v, want ~%d requests and a p99 in [200, %.0f] ms", s, sent["shadow"], ceiling)
 	}
@@ -198,6 +205,8 @@ func predictN(t *testing.T, url string, n int) time.Duration {
 	slices.Sort(took)
 	return took[(len(took)*99+99)/100-1]
 }
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // boundAbove returns the smallest latency bucket bound at or above ms (+Inf above the last).
 func boundAbove(ms float64) float64 {
