@@ -56,7 +56,9 @@ type ProbeConfig struct {
 type Policy struct {
 	ShadowHoldDefault      time.Duration  `json:"shadow_hold_default"`      // DEPLOYER_SHADOW_HOLD_DEFAULT, 24h
 	ShadowHoldMin          time.Duration  `json:"shadow_hold_min"`          // DEPLOYER_SHADOW_HOLD_MIN, 24h
+	ShadowHoldMax          time.Duration  `json:"shadow_hold_max"`          // DEPLOYER_SHADOW_HOLD_MAX, 168h
 	ApprovalTimeoutDefault time.Duration  `json:"approval_timeout_default"` // DEPLOYER_APPROVAL_TIMEOUT, 72h
+	ApprovalTimeoutMax     time.Duration  `json:"approval_timeout_max"`     // DEPLOYER_APPROVAL_TIMEOUT_MAX, 168h
 	AllowApprovalWaiver    bool           `json:"allow_approval_waiver"`    // DEPLOYER_ALLOW_APPROVAL_WAIVER, false
 	CanaryHoldDefault      time.Duration  `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
 	CanaryHoldMin          time.Duration  `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
@@ -116,7 +118,9 @@ func DefaultPolicy() Policy {
 	return Policy{
 		ShadowHoldDefault:      24 * time.Hour,
 		ShadowHoldMin:          24 * time.Hour,
+		ShadowHoldMax:          7 * 24 * time.Hour,
 		ApprovalTimeoutDefault: 72 * time.Hour,
+		ApprovalTimeoutMax:     7 * 24 * time.Hour,
 		CanaryHoldDefault:      10 * time.Minute,
 		CanaryHoldMin:          time.Minute,
 		Shadow: ShadowCriteria{
@@ -157,7 +161,9 @@ func Load(getenv func(string) string) (Config, error) {
 	p := &c.Policy
 	r.dur("DEPLOYER_SHADOW_HOLD_DEFAULT", &p.ShadowHoldDefault)
 	r.dur("DEPLOYER_SHADOW_HOLD_MIN", &p.ShadowHoldMin)
+	r.dur("DEPLOYER_SHADOW_HOLD_MAX", &p.ShadowHoldMax)
 	r.dur("DEPLOYER_APPROVAL_TIMEOUT", &p.ApprovalTimeoutDefault)
+	r.dur("DEPLOYER_APPROVAL_TIMEOUT_MAX", &p.ApprovalTimeoutMax)
 	r.bool("DEPLOYER_ALLOW_APPROVAL_WAIVER", &p.AllowApprovalWaiver)
 	r.dur("DEPLOYER_CANARY_HOLD_DEFAULT", &p.CanaryHoldDefault)
 	r.dur("DEPLOYER_CANARY_HOLD_MIN", &p.CanaryHoldMin)
@@ -193,6 +199,12 @@ func (c Config) validate() error {
 			c.Policy.CanaryHoldDefault, c.Policy.CanaryHoldMin)
 	case c.Policy.ApprovalTimeoutDefault <= 0:
 		return fmt.Errorf("DEPLOYER_APPROVAL_TIMEOUT must be positive")
+	case c.Policy.ShadowHoldMax < c.Policy.ShadowHoldDefault:
+		return fmt.Errorf("DEPLOYER_SHADOW_HOLD_MAX (%s) is below DEPLOYER_SHADOW_HOLD_DEFAULT (%s)",
+			c.Policy.ShadowHoldMax, c.Policy.ShadowHoldDefault)
+	case c.Policy.ApprovalTimeoutMax < c.Policy.ApprovalTimeoutDefault:
+		return fmt.Errorf("DEPLOYER_APPROVAL_TIMEOUT_MAX (%s) is below DEPLOYER_APPROVAL_TIMEOUT (%s)",
+			c.Policy.ApprovalTimeoutMax, c.Policy.ApprovalTimeoutDefault)
 	case !(c.Policy.Shadow.MaxErrorRate >= 0 && c.Policy.Shadow.MaxErrorRate <= 1):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):

@@ -33,7 +33,9 @@ func TestLoadDefaults(t *testing.T) {
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,
+			ShadowHoldMax:          168 * time.Hour,
 			ApprovalTimeoutDefault: 72 * time.Hour,
+			ApprovalTimeoutMax:     168 * time.Hour,
 			AllowApprovalWaiver:    false,
 			CanaryHoldDefault:      10 * time.Minute,
 			CanaryHoldMin:          time.Minute,
@@ -98,6 +100,8 @@ func overrides() []override {
 		{"DEPLOYER_BENTO_BUILD_TIMEOUT", "40m", func(c Config) any { return c.Packaging.BuildTimeout }, 40 * time.Minute},
 		{"DEPLOYER_SHADOW_HOLD_DEFAULT", "48h", func(c Config) any { return c.Policy.ShadowHoldDefault }, 48 * time.Hour},
 		{"DEPLOYER_SHADOW_HOLD_MIN", "1h", func(c Config) any { return c.Policy.ShadowHoldMin }, time.Hour},
+		{"DEPLOYER_SHADOW_HOLD_MAX", "48h", func(c Config) any { return c.Policy.ShadowHoldMax }, 48 * time.Hour},
+		{"DEPLOYER_APPROVAL_TIMEOUT_MAX", "96h", func(c Config) any { return c.Policy.ApprovalTimeoutMax }, 96 * time.Hour},
 		{"DEPLOYER_APPROVAL_TIMEOUT", "4h", func(c Config) any { return c.Policy.ApprovalTimeoutDefault }, 4 * time.Hour},
 		{"DEPLOYER_ALLOW_APPROVAL_WAIVER", "true", func(c Config) any { return c.Policy.AllowApprovalWaiver }, true},
 		{"DEPLOYER_CANARY_HOLD_DEFAULT", "30m", func(c Config) any { return c.Policy.CanaryHoldDefault }, 30 * time.Minute},
@@ -126,8 +130,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 42 {
-		t.Fatalf("%d variables covered, want all 42", len(cases))
+	if len(cases) != 44 {
+		t.Fatalf("%d variables covered, want all 44", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -262,6 +266,8 @@ func TestLoadRejects(t *testing.T) {
 		{"caller evidence not a bool", map[string]string{"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE": "sure"}, "DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE", ""},
 		{"canary min steps 0", map[string]string{"DEPLOYER_CANARY_MIN_STEPS": "0"}, "DEPLOYER_CANARY_MIN_STEPS", ""},
 		{"canary first step 101", map[string]string{"DEPLOYER_CANARY_MAX_FIRST_STEP": "101"}, "DEPLOYER_CANARY_MAX_FIRST_STEP", ""},
+		{"shadow hold max below default", map[string]string{"DEPLOYER_SHADOW_HOLD_MAX": "12h"}, "DEPLOYER_SHADOW_HOLD_MAX", ""},
+		{"approval timeout max below default", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT_MAX": "24h"}, "DEPLOYER_APPROVAL_TIMEOUT_MAX", ""},
 		{"canary max hold below default", map[string]string{"DEPLOYER_CANARY_HOLD_MAX": "5m"}, "DEPLOYER_CANARY_HOLD_MAX", ""},
 		{"canary error ceiling NaN", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "NaN"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},
 		{"canary error ceiling 0", map[string]string{"DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING": "0"}, "DEPLOYER_CANARY_MAX_ERROR_RATE_CEILING", ""},

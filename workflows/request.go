@@ -252,13 +252,13 @@ func (r *Request) applyShadow(in contract.Input) (string, string) {
 
 func (r *Request) applyRollout(in contract.Input, p config.Policy) (string, string) {
 	var msg string
-	if r.ShadowHold, msg = duration(in.ShadowHold, p.ShadowHoldDefault, p.ShadowHoldMin); msg != "" {
+	if r.ShadowHold, msg = duration(in.ShadowHold, p.ShadowHoldDefault, p.ShadowHoldMin, p.ShadowHoldMax); msg != "" {
 		return "shadow_hold", msg
 	}
-	if r.ApprovalTimeout, msg = duration(in.ApprovalTimeout, p.ApprovalTimeoutDefault, time.Second); msg != "" {
+	if r.ApprovalTimeout, msg = duration(in.ApprovalTimeout, p.ApprovalTimeoutDefault, time.Second, p.ApprovalTimeoutMax); msg != "" {
 		return "approval_timeout", msg
 	}
-	if r.CanaryHold, msg = duration(in.CanaryHold, p.CanaryHoldDefault, p.CanaryHoldMin); msg != "" {
+	if r.CanaryHold, msg = duration(in.CanaryHold, p.CanaryHoldDefault, p.CanaryHoldMin, 0); msg != "" { // its maximum: applyGates
 		return "canary_hold", msg
 	}
 	r.RequireApproval = in.RequireApproval == nil || *in.RequireApproval
@@ -284,7 +284,10 @@ func (r *Request) applyRollout(in contract.Input, p config.Policy) (string, stri
 	return "", ""
 }
 
-func duration(s string, def, min time.Duration) (time.Duration, string) {
+// duration parses an input duration against the policy: def when empty, at least min, at most
+// max (a hold or wait holds the environment's lock; 0 is no maximum, as policies recorded before
+// maxima existed replay).
+func duration(s string, def, min, max time.Duration) (time.Duration, string) {
 	if s == "" {
 		return def, ""
 	}
@@ -294,6 +297,9 @@ func duration(s string, def, min time.Duration) (time.Duration, string) {
 	}
 	if d < min {
 		return 0, fmt.Sprintf("%s is below the policy minimum %s", d, min)
+	}
+	if max > 0 && d > max {
+		return 0, fmt.Sprintf("%s is above the policy maximum %s", d, max)
 	}
 	return d, ""
 }

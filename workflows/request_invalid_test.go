@@ -97,6 +97,12 @@ func invalidInputs() []invalidCase {
 		{"shadow_hold 30m under a lowered 1h minimum", "shadow_hold", func(in *contract.Input) { in.ShadowHold = "30m" },
 			func(p *config.Policy) { p.ShadowHoldMin = time.Hour }, ""},
 		{"shadow_hold soon", "shadow_hold", func(in *contract.Input) { in.ShadowHold = "soon" }, nil, ""},
+		// A hold or a wait holds the environment's lock: the policy bounds them.
+		{"shadow_hold above the 7-day maximum", "shadow_hold", func(in *contract.Input) { in.ShadowHold = "168h1s" }, nil, ""},
+		{"shadow_hold of ten years", "shadow_hold", func(in *contract.Input) { in.ShadowHold = "87600h" }, nil, ""},
+		{"approval_timeout above the 7-day maximum", "approval_timeout", func(in *contract.Input) { in.ApprovalTimeout = "169h" }, nil, ""},
+		{"approval_timeout above a lowered maximum", "approval_timeout", func(in *contract.Input) { in.ApprovalTimeout = "5h" },
+			func(p *config.Policy) { p.ApprovalTimeoutMax = 4 * time.Hour; p.ApprovalTimeoutDefault = time.Hour }, ""},
 		{"shadow_hold without unit", "shadow_hold", func(in *contract.Input) { in.ShadowHold = "24" }, nil, ""},
 		{"canary_hold 10s below 1m", "canary_hold", func(in *contract.Input) { in.CanaryHold = "10s" }, nil, ""},
 		{"canary_hold garbage", "canary_hold", func(in *contract.Input) { in.CanaryHold = "ten minutes" }, nil, ""},
