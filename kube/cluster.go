@@ -95,8 +95,39 @@ func (k *Kubernetes) Deploy(ctx context.Context, s Spec) (Rollout, error) {
 	return k.rollout(ctx, s)
 }
 
-// apply writes a spec's objects with server-side apply.
-func (k *Kubernetes) apply(ctx context.Context, s Spec, replicas int32) error {
+// apply writes a spec's objects with server-side apply. An existing stable or shadow Deployment
+// keeps its live size (its HPA's, or the replica router's), within the spec's autoscaling bounds:
+// a forced apply never resets spec.replicas (it did, to the spec's initial 3, over ten pods an HPA
+// had scaled up). size is the size of a new Deployment, of a stable the replica router scaled to
+// zero, and always of a canary (the router's). The read and the write are one compare-and-swap on
+// the Deployment's resourceVersion, so an HPA scaling in between is not overwritten.
+func (k *Kubernetes) apply(ctx context.Context, s Spec, size int32) error {
+	if err := Check(s); err != nil { // refused before anything is read or written
+		return err
+	}
+	name := WorkloadName(s.DeploymentName, s.Environment, s.Role)
+	for attempt := 1; ; attempt++ {
+		replicas, rv := size, ""
+		if s.Role != RoleCanary {
+			live, version, found, err := k.w.desired(ctx, name)
+			if err != nil {
+				return err
+			}
+			if found && live > 0 {
+				replicas = int32(min(max(live, s.Scaling.MinReplicas), s.Scaling.MaxReplicas))
+			}
+			rv = version
+		}
+		err := k.applyObjects(ctx, s, replicas, rv)
+		if !apierrors.IsConflict(err) || attempt == 5 {
+			return err
+		}
+	}
+}
+
+// applyObjects writes the objects of s at replicas; a non-empty resourceVersion makes the
+// Deployment's write conditional on it.
+func (k *Kubernetes) applyObjects(ctx context.Context, s Spec, replicas int32, resourceVersion string) error {
 	o, err := Build(s, k.opt.Namespace, replicas, k.opt.ProgressDeadline)
 	if err != nil {
 		return err
@@ -104,6 +135,9 @@ func (k *Kubernetes) apply(ctx context.Context, s Spec, replicas int32) error {
 	ns := k.opt.Namespace
 	if _, err := k.cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns), applyOpts); err != nil {
 		return fmt.Errorf("namespace %s apply: %w", ns, err)
+	}
+	if resourceVersion != "" {
+		o.Deployment.WithResourceVersion(resourceVersion)
 	}
 	if _, err := k.cs.AppsV1().Deployments(ns).Apply(ctx, o.Deployment, applyOpts); err != nil {
 		return fmt.Errorf("deployment %s.%s apply: %w", *o.Deployment.Name, ns, err)
@@ -161,8 +195,8 @@ func (k *Kubernetes) Weight(ctx context.Context, deploymentName, environment str
 }
 
 // Promote makes the canary the stable workload: the stable Deployment rolls to the canary's spec
-// (surge one, none unavailable), traffic goes back to it, and after the scale-down delay the
-// canary is scaled to zero.
+// at production's size (surge one, none unavailable), traffic goes back to it, and after the
+// scale-down delay the canary is scaled to zero.
 func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment string) error {
 	canary, found, err := k.read(ctx, WorkloadName(deploymentName, environment, RoleCanary))
 	if err != nil {
@@ -172,7 +206,13 @@ func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment st
 		return &RolloutError{Name: instance(deploymentName, environment), Reason: "no canary to promote"}
 	}
 	canary.Role = RoleStable
-	if err := k.apply(ctx, canary, int32(canary.Scaling.Replicas)); err != nil {
+	// The stable keeps production's size; one the replica router scaled to zero at 100 % takes the
+	// canary's, which was production's.
+	size, _, _, err := k.w.desired(ctx, WorkloadName(deploymentName, environment, RoleCanary))
+	if err != nil {
+		return err
+	}
+	if err := k.apply(ctx, canary, int32(max(size, canary.Scaling.MinReplicas))); err != nil {
 		return err
 	}
 	if err := k.w.waitRollout(ctx, WorkloadName(deploymentName, environment, RoleStable)); err != nil {

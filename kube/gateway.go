@@ -151,7 +151,15 @@ func (g *GatewayRouter) SetWeight(ctx context.Context, stable Spec, weight int) 
 		}
 		return g.w.scale(ctx, canaryName, 0)
 	}
-	if err := g.w.scale(ctx, canaryName, int32(CanaryCapacity(stable.Scaling.Replicas, weight))); err != nil {
+	// The canary is sized to its share of what the stable runs now (its HPA's count).
+	prod, _, _, err := g.w.desired(ctx, WorkloadName(name, env, RoleStable))
+	if err != nil {
+		return err
+	}
+	if prod < 1 {
+		prod = stable.Scaling.Replicas
+	}
+	if err := g.w.scale(ctx, canaryName, int32(CanaryCapacity(prod, weight))); err != nil {
 		return err
 	}
 	if err := g.w.waitRollout(ctx, canaryName); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -26,8 +25,11 @@ type Router interface {
 }
 
 // ReplicaRouter splits traffic by pod counts behind the environment's one Service: plain
-// Kubernetes, no mesh. During a canary it owns the replica counts, so the stable workload's HPA
-// is suspended (removed) until Promote or Restore applies it again.
+// Kubernetes, no mesh. It sizes the split from the stable's live replica count (its HPA's) and
+// never serves production with fewer pods (ReplicaSplit): up to 50 % the canary's pods are added
+// beside an untouched stable, whose HPA stays in charge; above 50 % the stable shrinks to its share
+// (an HPA keeps it at its minReplicas, a smaller canary share) and at 100 % to zero, where its HPA
+// stands aside until Promote or a restore brings the stable back to production's size.
 type ReplicaRouter struct {
 	w      workloads
 	mirror *GatewayRouter // optional: shadow mirroring needs the Gateway API
@@ -57,32 +59,45 @@ func (r *ReplicaRouter) Attach(ctx context.Context, s Spec) error {
 
 func (r *ReplicaRouter) SetWeight(ctx context.Context, stable Spec, weight int) error {
 	name, env := stable.DeploymentName, stable.Environment
-	st, ca := ReplicaSplit(stable.Scaling.Replicas, weight)
 	stableName, canaryName := WorkloadName(name, env, RoleStable), WorkloadName(name, env, RoleCanary)
-	if weight > 0 {
-		err := r.w.cs.AutoscalingV2().HorizontalPodAutoscalers(r.w.ns).Delete(ctx, stableName, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("suspend hpa %s.%s: %w", stableName, r.w.ns, err)
-		}
+	sd, _, _, err := r.w.desired(ctx, stableName)
+	if err != nil {
+		return err
 	}
+	cd, _, canaryFound, err := r.w.desired(ctx, canaryName)
+	if err != nil {
+		return err
+	}
+	if weight > 0 && !canaryFound {
+		return &RolloutError{Name: instance(name, env), Reason: "no canary workload to send traffic to"}
+	}
+	prod := ProductionSize(sd, cd)
+	if prod < 1 { // nothing runs: Restore's apply sizes the stable from its spec
+		prod = stable.Scaling.Replicas
+	}
+	st, ca := ReplicaSplit(prod, weight)
 	// Grow first, then shrink, so capacity never dips.
-	steps := []struct {
-		name     string
-		replicas int
-	}{{canaryName, ca}, {stableName, st}}
-	if weight == 0 {
+	type step struct {
+		name       string
+		from, to   int
+		stableSide bool
+	}
+	steps := []step{{canaryName, cd, ca, false}, {stableName, sd, st, true}}
+	if st > sd {
 		steps[0], steps[1] = steps[1], steps[0]
 	}
 	for _, s := range steps {
-		err := r.w.scale(ctx, s.name, int32(s.replicas))
-		if weight == 0 && apierrors.IsNotFound(errors.Unwrap(err)) {
-			continue // nothing to send traffic back to yet: Restore's apply creates it
+		if !canaryFound && !s.stableSide {
+			continue // no canary: nothing to size
 		}
-		if err != nil {
+		if err := r.w.scale(ctx, s.name, int32(s.to)); err != nil {
+			if s.stableSide && apierrors.IsNotFound(errors.Unwrap(err)) {
+				continue // nothing to send traffic back to yet: Restore's apply creates it
+			}
 			return err
 		}
 		wait := r.w.waitRollout
-		if weight == 0 && s.name == stableName {
+		if s.stableSide && s.to >= s.from {
 			// Traffic back to stable needs its capacity, not a finished rollout: after a failed
 			// rollout of the stable itself its old pods still serve, and Restore rolls it back next.
 			wait = r.w.waitCapacity

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 )
 
@@ -102,14 +105,17 @@ func TestRestoreKnownGood(t *testing.T) {
 		endpoint  string
 		errSubstr string
 	}{
-		{"production", []runtime.Object{dep("fraud-production", 1, &old), dep("fraud-production-canary", 2, nil)},
+		{"production", []runtime.Object{dep("fraud-production", 0, &old), dep("fraud-production-canary", 3, nil)},
 			[]string{"fraud-production=3", "fraud-production-canary=0"}, 3, "fraud-production", ""},
+		// Ten HPA pods and a 5 % canary beside them: the canary goes, the ten stay (they became 3).
+		{"production", []runtime.Object{dep("fraud-production", 10, &old), dep("fraud-production-canary", 1, nil)},
+			[]string{"fraud-production-canary=0"}, 10, "fraud-production", ""},
 		{"production", []runtime.Object{dep("fraud-production", 3, &old)}, nil, 3, "fraud-production", ""},
 		{"shadow", []runtime.Object{dep("fraud-shadow", 2, nil)}, nil, 2, "fraud-shadow-shadow", "needs a traffic mirror"},
 		{"staging", []runtime.Object{dep("fraud-staging", 1, nil)}, nil, 1, "fraud-staging", ""},
 	}
 	for _, tc := range cases {
-		t.Run(tc.env, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d", tc.env, tc.replicas), func(t *testing.T) {
 			f := newFakeCluster(t, tc.objs...)
 			k := f.backend(t, Options{})
 			good := testSpec(tc.env, RoleCanary)
@@ -151,26 +157,31 @@ func TestRestoreRefused(t *testing.T) {
 }
 
 func TestSetWeight(t *testing.T) {
-	stable := testSpec("production", RoleStable) // 3 replicas
+	stable := testSpec("production", RoleStable) // its spec says 3 replicas
 	cases := []struct {
-		name              string
-		weight            int
-		st, ca            int32 // ca < 0: no canary
-		noStable, failHPA bool
-		scales            []string
-		hpaDeleted        bool
-		effective         int
-		errSubstr         string
+		name      string
+		weight    int
+		st, ca    int32 // live replicas (an HPA set the stable's); ca < 0: no canary
+		noStable  bool
+		scales    []string
+		effective int
+		errSubstr string
 	}{
-		{"5%", 5, 3, 1, false, false, []string{"fraud-production=2"}, true, 33, ""},
-		{"20%", 20, 2, 1, false, false, nil, true, 33, ""},
-		{"50%", 50, 2, 1, false, false, []string{"fraud-production-canary=2", "fraud-production=1"}, true, 66, ""},
-		{"100%", 100, 1, 2, false, false, []string{"fraud-production-canary=3", "fraud-production=0"}, true, 100, ""},
-		{"back to 0%", 0, 1, 2, false, false, []string{"fraud-production=3", "fraud-production-canary=0"}, false, 0, ""},
-		{"0% without canary", 0, 3, -1, false, false, nil, false, 0, ""},
-		{"50% without canary", 50, 3, -1, false, false, nil, true, 0, "deployment fraud-production-canary.models get scale: "},
-		{"no stable", 50, 0, 1, true, false, nil, false, 0, "rollout of fraud-production failed: no stable workload"},
-		{"hpa delete forbidden", 50, 3, 1, false, true, nil, false, 0, "suspend hpa fraud-production.models: "},
+		{"5%", 5, 3, 0, false, []string{"fraud-production-canary=1"}, 25, ""},
+		{"20% again", 20, 3, 1, false, nil, 25, ""},
+		{"50%", 50, 3, 1, false, []string{"fraud-production-canary=3"}, 50, ""},
+		{"100%", 100, 3, 3, false, []string{"fraud-production=0"}, 100, ""},
+		{"back to 0% from 100%", 0, 0, 3, false, []string{"fraud-production=3", "fraud-production-canary=0"}, 0, ""},
+		{"back to 0% from 20%", 0, 3, 1, false, []string{"fraud-production-canary=0"}, 0, ""},
+		// Ten pods an HPA scaled up stay ten: the canary is added beside them (it was 2 + 1).
+		{"5% of ten HPA pods", 5, 10, 0, false, []string{"fraud-production-canary=1"}, 9, ""},
+		{"20% of ten HPA pods", 20, 10, 1, false, []string{"fraud-production-canary=3"}, 23, ""},
+		{"80% of ten HPA pods", 80, 10, 10, false, []string{"fraud-production=3"}, 76, ""},
+		{"100% of ten HPA pods", 100, 3, 10, false, []string{"fraud-production=0"}, 100, ""},
+		{"back from 80% of ten", 0, 3, 10, false, []string{"fraud-production=10", "fraud-production-canary=0"}, 0, ""},
+		{"0% without canary", 0, 3, -1, false, nil, 0, ""},
+		{"50% without canary", 50, 3, -1, false, nil, 0, "rollout of fraud-production failed: no canary workload"},
+		{"no stable", 50, 0, 1, true, nil, 0, "rollout of fraud-production failed: no stable workload"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,15 +193,19 @@ func TestSetWeight(t *testing.T) {
 				objs = append(objs, dep("fraud-production-canary", tc.ca, nil))
 			}
 			f := newFakeCluster(t, objs...)
-			if tc.failHPA {
-				f.fail("delete", "horizontalpodautoscalers")
-			}
 			k := f.backend(t, Options{})
 			ctx := context.Background()
 			err := k.SetWeight(ctx, "fraud", "production", tc.weight)
 			eq(t, "scales", f.scales, tc.scales)
-			_, hpaErr := f.cs.AutoscalingV2().HorizontalPodAutoscalers("models").Get(ctx, "fraud-production", metav1.GetOptions{})
-			eq(t, "hpa deleted", apierrors.IsNotFound(hpaErr), tc.hpaDeleted)
+			// The stable's HPA stays: it keeps production's size while the canary runs.
+			if _, err := f.cs.AutoscalingV2().HorizontalPodAutoscalers("models").Get(ctx, "fraud-production", metav1.GetOptions{}); err != nil {
+				t.Errorf("stable HPA: %v; want it kept", err)
+			}
+			for _, a := range f.cs.Actions() {
+				if a.GetVerb() != "get" && a.GetResource().Resource == "horizontalpodautoscalers" {
+					t.Errorf("SetWeight wrote the HPA: %s", a.GetVerb())
+				}
+			}
 			if tc.errSubstr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errSubstr) {
 					t.Fatalf("SetWeight = %v; want an error with %q", err, tc.errSubstr)
@@ -214,28 +229,70 @@ func TestSetWeight(t *testing.T) {
 	}
 }
 
+// TestApplyKeepsLiveReplicas: a forced apply on an existing stable keeps the size its HPA set
+// (within the new spec's bounds) instead of resetting it to the spec's initial replicas.
+func TestApplyKeepsLiveReplicas(t *testing.T) {
+	s := testSpec("production", RoleStable) // replicas 3, min 2, max 10
+	cases := []struct {
+		name string
+		live int32 // < 0: no Deployment yet
+		want int32
+	}{
+		{"new: the spec's size", -1, 3}, {"HPA scaled up", 7, 7}, {"HPA at max", 10, 10},
+		{"above the new max", 14, 10}, {"below the new min", 1, 2}, {"scaled to zero by the router", 0, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var objs []runtime.Object
+			if tc.live >= 0 {
+				objs = append(objs, dep("fraud-production", tc.live, &s))
+			}
+			f := newFakeCluster(t, objs...)
+			if _, err := f.backend(t, Options{}).Deploy(context.Background(), s); err != nil {
+				t.Fatalf("Deploy: %v", err)
+			}
+			eq(t, "replicas", *f.deployment(t, "fraud-production").Spec.Replicas, tc.want)
+		})
+	}
+}
+
 func TestPromote(t *testing.T) {
 	stable, canary := testSpec("production", RoleStable), testSpec("production", RoleCanary)
 	canary.ModelVersion = "8"
-	f := newFakeCluster(t, dep("fraud-production", 1, &stable), dep("fraud-production-canary", 2, &canary))
-	k := f.backend(t, Options{})
-	if err := k.Promote(context.Background(), "fraud", "production"); err != nil {
-		t.Fatalf("Promote: %v", err)
+	cases := []struct {
+		name           string
+		stable, canary int32
+		scales         []string
+		want           int32
+	}{
+		{"replica router at 100 %", 0, 3, []string{"fraud-production-canary=0"}, 3},
+		{"replica router at 100 % of ten HPA pods", 0, 10, []string{"fraud-production-canary=0"}, 10},
+		{"gateway router: ten HPA pods and a full-size canary", 10, 10, []string{"fraud-production-canary=0"}, 10},
 	}
-	eq(t, "scales", f.scales, []string{"fraud-production-canary=0"})
-	got, found, err := k.Current(context.Background(), "fraud", "production")
-	want := canary
-	want.Role = RoleStable
-	if err != nil || !found {
-		t.Fatalf("Current: %v, %v", err, found)
-	}
-	eq(t, "promoted spec", got, want)
-	eq(t, "stable replicas", *f.deployment(t, "fraud-production").Spec.Replicas, int32(3))
-	if _, err := f.cs.AutoscalingV2().HorizontalPodAutoscalers("models").Get(context.Background(), "fraud-production", metav1.GetOptions{}); err != nil {
-		t.Errorf("the stable HPA is not back: %v", err)
+	var k *Kubernetes
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCluster(t, dep("fraud-production", tc.stable, &stable), dep("fraud-production-canary", tc.canary, &canary))
+			k = f.backend(t, Options{})
+			if err := k.Promote(context.Background(), "fraud", "production"); err != nil {
+				t.Fatalf("Promote: %v", err)
+			}
+			eq(t, "scales", f.scales, tc.scales)
+			got, found, err := k.Current(context.Background(), "fraud", "production")
+			want := canary
+			want.Role = RoleStable
+			if err != nil || !found {
+				t.Fatalf("Current: %v, %v", err, found)
+			}
+			eq(t, "promoted spec", got, want)
+			eq(t, "stable replicas", *f.deployment(t, "fraud-production").Spec.Replicas, tc.want)
+			if _, err := f.cs.AutoscalingV2().HorizontalPodAutoscalers("models").Get(context.Background(), "fraud-production", metav1.GetOptions{}); err != nil {
+				t.Errorf("the stable HPA is not there: %v", err)
+			}
+		})
 	}
 
-	err = k.Promote(context.Background(), "other", "production")
+	err := k.Promote(context.Background(), "other", "production")
 	var re *RolloutError
 	if !errors.As(err, &re) || !re.Permanent() || !strings.Contains(err.Error(), "no canary to promote") {
 		t.Errorf("Promote without a canary = %v; want a permanent RolloutError", err)
@@ -329,5 +386,39 @@ func TestWaitRollout(t *testing.T) {
 	f := newFakeCluster(t)
 	if err := f.backend(t, Options{}).w.waitRollout(context.Background(), "missing"); err != nil {
 		t.Errorf("waiting on a missing Deployment = %v; want nil", err)
+	}
+}
+
+// TestApplyRetriesAConflict: the Deployment's write is conditional on the resourceVersion read
+// with its live size; a conflict (an HPA scaled in between) re-reads it, a lasting one is an error.
+func TestApplyRetriesAConflict(t *testing.T) {
+	s := testSpec("production", RoleStable)
+	for _, tc := range []struct {
+		conflicts int
+		wantErr   bool
+	}{{1, false}, {4, false}, {5, true}} {
+		t.Run(fmt.Sprint(tc.conflicts), func(t *testing.T) {
+			f := newFakeCluster(t, dep("fraud-production", 7, &s))
+			n := 0
+			f.cs.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if n++; n > tc.conflicts {
+					return false, nil, nil
+				}
+				return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "deployments"}, "fraud-production", errors.New("changed"))
+			})
+			_, err := f.backend(t, Options{}).Deploy(context.Background(), s)
+			if got := err != nil; got != tc.wantErr || (err != nil && !apierrors.IsConflict(err)) {
+				t.Fatalf("Deploy after %d conflicts = %v; want error %v", tc.conflicts, err, tc.wantErr)
+			}
+			reads := 0
+			for _, a := range f.cs.Actions() {
+				if a.GetVerb() == "get" && a.GetResource().Resource == "deployments" && a.GetSubresource() == "" {
+					reads++
+				}
+			}
+			if want := min(tc.conflicts+1, 5); reads < want {
+				t.Errorf("%d reads of the live Deployment; want at least %d (one per attempt)", reads, want)
+			}
+		})
 	}
 }

@@ -145,6 +145,19 @@ func hasCapacity(d *appsv1.Deployment) (done bool, failed string) {
 	return false, deadlineExceeded(d)
 }
 
+// desired returns a Deployment's desired replicas (spec.replicas, as its HPA or a router set
+// them) and its resourceVersion; found is false when it does not exist.
+func (w workloads) desired(ctx context.Context, name string) (replicas int, resourceVersion string, found bool, err error) {
+	d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("deployment %s.%s get: %w", name, w.ns, err)
+	}
+	return int(deref(d.Spec.Replicas)), d.ResourceVersion, true, nil
+}
+
 // available returns a Deployment's available replicas (0 when it does not exist).
 func (w workloads) available(ctx context.Context, name string) (int, error) {
 	d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, name, metav1.GetOptions{})

@@ -17,7 +17,8 @@ var kubeRouters = []string{"replica", "gateway"}
 
 // TestKubeCanaryWalk walks a production canary 5 → 20 → 50 → 100 with each router, reading the
 // split back from the cluster at every step, then promotes: the stable runs the new version, all
-// traffic goes to it and the canary is scaled to zero.
+// traffic goes to it and the canary is scaled to zero. Production runs 5 pods, as its HPA scaled
+// it (its spec says 3): no step serves it with fewer, and the promoted stable keeps 5.
 func TestKubeCanaryWalk(t *testing.T) {
 	t.Parallel()
 	for _, router := range kubeRouters {
@@ -25,7 +26,7 @@ func TestKubeCanaryWalk(t *testing.T) {
 			t.Parallel()
 			e := newKubeEnv(t, "canary-"+router, 5*time.Minute)
 			k := e.backend(router, false, e.options(60*time.Second))
-			c := e.startCanary(t, k)
+			c := e.startCanary(t, k, 5)
 
 			for _, w := range rules.DefaultCanarySteps() {
 				began := time.Now()
@@ -37,7 +38,7 @@ func TestKubeCanaryWalk(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				e.checkSplit(t, router, w, got)
+				e.checkSplit(t, router, w, got, c.prod)
 				t.Logf("%-7s weight %3d %%: Weight() = %3d %% (stable %d, canary %d pods) in %s", router, w, got,
 					len(e.pods(rolePods("iris", "production", kube.RoleStable))),
 					len(e.pods(rolePods("iris", "production", kube.RoleCanary))), took.Round(time.Millisecond))
@@ -59,8 +60,8 @@ func TestKubeCanaryWalk(t *testing.T) {
 			if d.Spec.Template.Labels[kube.LabelRole] != string(kube.RoleStable) {
 				t.Errorf("promoted stable's pods are labelled role %s", d.Spec.Template.Labels[kube.LabelRole])
 			}
-			if des, avail := e.replicas(c.stable); des != 3 || avail != 3 {
-				t.Errorf("promoted stable %d/%d available, want 3/3", avail, des)
+			if des, avail := e.replicas(c.stable); des != int32(c.prod) || avail != int32(c.prod) {
+				t.Errorf("promoted stable %d/%d available, want %d/%d", avail, des, c.prod, c.prod)
 			}
 			if des, _ := e.replicas(c.canary); des != 0 {
 				t.Errorf("canary replicas %d after promote, want 0", des)
@@ -72,7 +73,7 @@ func TestKubeCanaryWalk(t *testing.T) {
 			if err != nil || !found || cur.ModelVersion != "2" || cur.Role != kube.RoleStable || cur.Image != kubeImageV2 {
 				t.Errorf("Current after promote = %+v, %v, %v; want v2 as stable", cur, found, err)
 			}
-			e.waitPods(rolePods("iris", "production", kube.RoleStable), 3, kubeImageV2)
+			e.waitPods(rolePods("iris", "production", kube.RoleStable), c.prod, kubeImageV2)
 			e.waitPods(rolePods("iris", "production", kube.RoleCanary), 0, kubeImageV2)
 			if router == "gateway" {
 				rt := e.route("iris-production")
@@ -88,17 +89,38 @@ func TestKubeCanaryWalk(t *testing.T) {
 type kubeCanary struct {
 	stable, canary string
 	canarySpec     kube.Spec
+	prod           int // production's pods when the canary started
 }
 
-// startCanary deploys production v1 (3 pods) and a v2 canary beside it.
-func (e *kubeEnv) startCanary(t *testing.T, k *kube.Kubernetes) kubeCanary {
+// startCanary deploys production v1 (3 pods), scales it to prod pods through the scale
+// subresource as its HPA would, and deploys a v2 canary beside it. Deploying v1 again (a forced
+// apply) keeps the HPA's size.
+func (e *kubeEnv) startCanary(t *testing.T, k *kube.Kubernetes, prod int) kubeCanary {
 	t.Helper()
 	c := kubeCanary{stable: kube.WorkloadName("iris", "production", kube.RoleStable),
-		canary: kube.WorkloadName("iris", "production", kube.RoleCanary)}
-	if _, err := k.Deploy(e.ctx, kubeSpec(t, "iris", "production", kube.RoleStable, "1")); err != nil {
+		canary: kube.WorkloadName("iris", "production", kube.RoleCanary), prod: prod}
+	v1 := kubeSpec(t, "iris", "production", kube.RoleStable, "1")
+	if _, err := k.Deploy(e.ctx, v1); err != nil {
 		t.Fatalf("deploy production v1: %v", err)
 	}
 	e.waitPods(rolePods("iris", "production", kube.RoleStable), 3, kubeImageV1)
+	if prod != 3 {
+		sc, err := e.cs.AppsV1().Deployments(e.ns).GetScale(e.ctx, c.stable, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Spec.Replicas = int32(prod)
+		if _, err := e.cs.AppsV1().Deployments(e.ns).UpdateScale(e.ctx, c.stable, sc, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Deploy(e.ctx, v1); err != nil {
+			t.Fatalf("deploy production v1 again: %v", err)
+		}
+		if des, _ := e.replicas(c.stable); des != int32(prod) {
+			t.Fatalf("a forced apply resized production from the HPA's %d to %d pods", prod, des)
+		}
+		e.waitPods(rolePods("iris", "production", kube.RoleStable), prod, kubeImageV1)
+	}
 	if w, err := k.Weight(e.ctx, "iris", "production"); err != nil || w != 0 {
 		t.Fatalf("before the canary Weight() = %d, %v; want 0", w, err)
 	}
@@ -129,8 +151,9 @@ func (e *kubeEnv) startCanary(t *testing.T, k *kube.Kubernetes) kubeCanary {
 
 func get[T any](_ T, err error) error { return err }
 
-// checkSplit compares the split read back with what weight w must give with each router.
-func (e *kubeEnv) checkSplit(t *testing.T, router string, w, got int) {
+// checkSplit compares the split read back with what weight w must give with each router, over a
+// production of prod pods. The stable's HPA stays with both.
+func (e *kubeEnv) checkSplit(t *testing.T, router string, w, got, prod int) {
 	t.Helper()
 	stable, canary := kube.WorkloadName("iris", "production", kube.RoleStable), kube.WorkloadName("iris", "production", kube.RoleCanary)
 	sd, sa := e.replicas(stable)
@@ -138,7 +161,7 @@ func (e *kubeEnv) checkSplit(t *testing.T, router string, w, got int) {
 	switch router {
 	case "replica":
 		// Traffic follows ready pods behind the one Service: the split is ReplicaSplit's.
-		st, cn := kube.ReplicaSplit(3, w)
+		st, cn := kube.ReplicaSplit(prod, w)
 		if sd != int32(st) || sa != int32(st) || cd != int32(cn) || ca != int32(cn) {
 			t.Errorf("weight %d: stable %d/%d canary %d/%d available; want %d and %d", w, sa, sd, ca, cd, st, cn)
 		}
@@ -148,10 +171,6 @@ func (e *kubeEnv) checkSplit(t *testing.T, router string, w, got int) {
 		// The Service selects both roles: its ready endpoints are the split.
 		e.waitPods(rolePods("iris", "production", kube.RoleStable), st, kubeImageV1)
 		e.waitPods(rolePods("iris", "production", kube.RoleCanary), cn, kubeImageV2)
-		// The stable's HPA is suspended while the router owns the replica counts.
-		if _, err := e.cs.AutoscalingV2().HorizontalPodAutoscalers(e.ns).Get(e.ctx, stable, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Errorf("weight %d: stable HPA still there (%v); the replica router owns the counts", w, err)
-		}
 	case "gateway":
 		if got != w {
 			t.Errorf("weight %d: Weight() = %d", w, got)
@@ -167,12 +186,15 @@ func (e *kubeEnv) checkSplit(t *testing.T, router string, w, got int) {
 		if p := rt.Spec.ParentRefs; len(p) != 1 || p[0].Name != "models" || p[0].Namespace == nil || string(*p[0].Namespace) != e.ns {
 			t.Errorf("route parents %+v; want Gateway %s/models", p, e.ns)
 		}
-		// The canary is sized to its share; the stable keeps its size (and its HPA).
-		want := int32(kube.CanaryCapacity(3, w))
-		if cd != want || ca != want || sd != 3 || sa != 3 {
-			t.Errorf("weight %d: canary %d/%d stable %d/%d; want canary %d, stable 3", w, ca, cd, sa, sd, want)
+		// The canary is sized to its share; the stable keeps its size.
+		want := int32(kube.CanaryCapacity(prod, w))
+		if cd != want || ca != want || sd != int32(prod) || sa != int32(prod) {
+			t.Errorf("weight %d: canary %d/%d stable %d/%d; want canary %d, stable %d", w, ca, cd, sa, sd, want, prod)
 		}
 		e.waitPods(rolePods("iris", "production", kube.RoleCanary), int(want), kubeImageV2)
+	}
+	if _, err := e.cs.AutoscalingV2().HorizontalPodAutoscalers(e.ns).Get(e.ctx, stable, metav1.GetOptions{}); err != nil {
+		t.Errorf("weight %d: stable HPA: %v; it stays while the canary runs", w, err)
 	}
 }
 
@@ -186,7 +208,7 @@ func TestKubeAbortAt20(t *testing.T) {
 			t.Parallel()
 			e := newKubeEnv(t, "abort-"+router, 4*time.Minute)
 			k := e.backend(router, false, e.options(60*time.Second))
-			c := e.startCanary(t, k)
+			c := e.startCanary(t, k, 5)
 			for _, w := range []int{5, 20} {
 				if err := k.SetWeight(e.ctx, "iris", "production", w); err != nil {
 					t.Fatalf("set weight %d: %v", w, err)
@@ -196,7 +218,7 @@ func TestKubeAbortAt20(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.checkSplit(t, router, 20, got)
+			e.checkSplit(t, router, 20, got, c.prod)
 
 			good := kubeSpec(t, "iris", "production", kube.RoleStable, "1")
 			began := time.Now()
@@ -211,8 +233,8 @@ func TestKubeAbortAt20(t *testing.T) {
 			if des, _ := e.replicas(c.canary); des != 0 {
 				t.Errorf("canary replicas %d after abort, want 0", des)
 			}
-			if des, avail := e.replicas(c.stable); des != 3 || avail != 3 {
-				t.Errorf("stable %d/%d available after abort, want 3/3", avail, des)
+			if des, avail := e.replicas(c.stable); des != int32(c.prod) || avail != int32(c.prod) {
+				t.Errorf("stable %d/%d available after abort, want %d/%d", avail, des, c.prod, c.prod)
 			}
 			d := e.deployment(c.stable)
 			if d.Spec.Template.Spec.Containers[0].Image != kubeImageV1 || d.Labels[kube.LabelModelVer] != "1" {
@@ -224,7 +246,7 @@ func TestKubeAbortAt20(t *testing.T) {
 			if ro.EndpointName != "iris-production" {
 				t.Errorf("restore rollout %+v", ro)
 			}
-			e.waitPods(rolePods("iris", "production", kube.RoleStable), 3, kubeImageV1)
+			e.waitPods(rolePods("iris", "production", kube.RoleStable), c.prod, kubeImageV1)
 			e.waitPods(rolePods("iris", "production", kube.RoleCanary), 0, kubeImageV2)
 			if router == "gateway" {
 				if bw := backendWeights(e.route("iris-production")); bw["iris-production-stable"] != 100 || bw["iris-production-canary"] != 0 {
