@@ -107,18 +107,26 @@ func (k *Kubernetes) apply(ctx context.Context, s Spec, size int32) error {
 	}
 	name := WorkloadName(s.DeploymentName, s.Environment, s.Role)
 	for attempt := 1; ; attempt++ {
-		replicas, rv := size, ""
-		if s.Role != RoleCanary {
-			live, version, found, err := k.w.desired(ctx, name)
-			if err != nil {
-				return err
+		d, err := k.cs.AppsV1().Deployments(k.opt.Namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			d = nil
+		case err != nil:
+			return fmt.Errorf("deployment %s.%s get: %w", name, k.opt.Namespace, err)
+		}
+		if d != nil {
+			if _, _, err := specOf(d); err != nil {
+				return err // someone else's Deployment: a forced apply would take it over
 			}
-			if found && live > 0 {
+		}
+		replicas, rv := size, ""
+		if d != nil && s.Role != RoleCanary {
+			if live := int(deref(d.Spec.Replicas)); live > 0 {
 				replicas = int32(min(max(live, s.Scaling.MinReplicas), s.Scaling.MaxReplicas))
 			}
-			rv = version
+			rv = d.ResourceVersion
 		}
-		err := k.applyObjects(ctx, s, replicas, rv)
+		err = k.applyObjects(ctx, s, replicas, rv)
 		if !apierrors.IsConflict(err) || attempt == 5 {
 			return err
 		}
@@ -245,11 +253,12 @@ func (k *Kubernetes) read(ctx context.Context, name string) (Spec, bool, error) 
 func specOf(d *appsv1.Deployment) (Spec, bool, error) {
 	var s Spec
 	raw, ok := d.Annotations[AnnotationSpec]
-	if !ok {
-		return Spec{}, false, fmt.Errorf("deployment %s has no %s annotation: not ours", d.Name, AnnotationSpec)
+	if !ok { // someone else's: never overwritten, never removed, never canaried against
+		return Spec{}, false, &RefusedError{Rule: "ownership", Reason: fmt.Sprintf(
+			"deployment %s.%s has no %s annotation: it was not made by temporaldeployer, which will not touch it", d.Name, d.Namespace, AnnotationSpec)}
 	}
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return Spec{}, false, fmt.Errorf("deployment %s spec annotation: %w", d.Name, err)
+		return Spec{}, false, &RefusedError{Rule: "ownership", Reason: fmt.Sprintf("deployment %s.%s: its %s annotation does not decode: %v", d.Name, d.Namespace, AnnotationSpec, err)}
 	}
 	return s, true, nil
 }

@@ -292,8 +292,8 @@ func TestCurrent(t *testing.T) {
 		{"missing", nil, false, false, ""},
 		{"canary only", []runtime.Object{&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "fraud-production-canary", Namespace: "models",
 			Annotations: o.Deployment.Annotations}}}, false, false, ""},
-		{"not ours", []runtime.Object{withAnn(map[string]string{"other": "x"})}, false, false, "no temporaldeployer.io/spec annotation: not ours"},
-		{"corrupt annotation", []runtime.Object{withAnn(map[string]string{AnnotationSpec: "{not json"})}, false, false, "fraud-production spec annotation"},
+		{"not ours", []runtime.Object{withAnn(map[string]string{"other": "x"})}, false, false, "refused (ownership): deployment fraud-production.models has no temporaldeployer.io/spec annotation"},
+		{"corrupt annotation", []runtime.Object{withAnn(map[string]string{AnnotationSpec: "{not json"})}, false, false, "refused (ownership): deployment fraud-production.models: its temporaldeployer.io/spec annotation does not decode"},
 		{"get fails", nil, true, false, "deployment fraud-production.models get: "},
 	}
 	for _, tc := range cases {
@@ -306,6 +306,11 @@ func TestCurrent(t *testing.T) {
 			if tc.errSubstr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errSubstr) {
 					t.Fatalf("Current = %v; want an error with %q", err, tc.errSubstr)
+				}
+				// Someone else's Deployment is a permanent refusal; a failed read is retried.
+				var p interface{ Permanent() bool }
+				if perm := errors.As(err, &p) && p.Permanent(); perm != strings.HasPrefix(tc.errSubstr, "refused") {
+					t.Errorf("Current = %v: permanent %v", err, perm)
 				}
 				return
 			}

@@ -111,8 +111,8 @@ func TestRestoreKnownGood(t *testing.T) {
 		{"production", []runtime.Object{dep("fraud-production", 10, &old), dep("fraud-production-canary", 1, nil)},
 			[]string{"fraud-production-canary=0"}, 10, "fraud-production", ""},
 		{"production", []runtime.Object{dep("fraud-production", 3, &old)}, nil, 3, "fraud-production", ""},
-		{"shadow", []runtime.Object{dep("fraud-shadow", 2, nil)}, nil, 2, "fraud-shadow-shadow", "needs a traffic mirror"},
-		{"staging", []runtime.Object{dep("fraud-staging", 1, nil)}, nil, 1, "fraud-staging", ""},
+		{"shadow", []runtime.Object{dep("fraud-shadow", 2, &old)}, nil, 2, "fraud-shadow-shadow", "needs a traffic mirror"},
+		{"staging", []runtime.Object{dep("fraud-staging", 1, &old)}, nil, 1, "fraud-staging", ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%d", tc.env, tc.replicas), func(t *testing.T) {
@@ -419,6 +419,34 @@ func TestApplyRetriesAConflict(t *testing.T) {
 			if want := min(tc.conflicts+1, 5); reads < want {
 				t.Errorf("%d reads of the live Deployment; want at least %d (one per attempt)", reads, want)
 			}
+		})
+	}
+}
+
+// TestForeignDeploymentRefused: a Deployment at a workload's name without temporaldeployer's spec
+// annotation is someone else's: Deploy and Restore refuse it (permanently) and write nothing.
+func TestForeignDeploymentRefused(t *testing.T) {
+	good := testSpec("production", RoleStable)
+	for _, op := range []struct {
+		name string
+		run  func(*Kubernetes) error
+	}{
+		{"deploy", func(k *Kubernetes) error { _, err := k.Deploy(context.Background(), good); return err }},
+		{"restore", func(k *Kubernetes) error { _, err := k.Restore(context.Background(), "fraud", "production", &good); return err }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			f := newFakeCluster(t, dep("fraud-production", 4, nil))
+			err := op.run(f.backend(t, Options{}))
+			var re *RefusedError
+			if !errors.As(err, &re) || re.Rule != "ownership" || !re.Permanent() {
+				t.Fatalf("%s = %v; want a permanent ownership refusal", op.name, err)
+			}
+			for _, w := range f.writes() {
+				if !strings.HasPrefix(w, "update deployments/scale fraud-production-canary") { // Restore's traffic-back first
+					t.Errorf("wrote %s", w)
+				}
+			}
+			eq(t, "replicas", *f.deployment(t, "fraud-production").Spec.Replicas, int32(4))
 		})
 	}
 }

@@ -34,6 +34,18 @@ func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error 
 	if w.live == nil { // a redeploy on the rung the version already holds: nothing was promoted
 		w.live = &liveRung{rung: rung, prevStage: w.version.Stage}
 	}
+	var known *activities.RollbackInfo
+	if w.gates >= gatesOwnedOnly { // read before anything changes: a failed read leaves nothing to undo
+		found, err := w.findRunning(ctx, env, "find what "+string(env)+" runs")
+		if err != nil {
+			w.outcome(ctx, NodeDeployToEndpoint, rung, "failed", err.Error())
+			return err
+		}
+		if d := found.Deployed; d != nil && d.DeploymentID != w.deploymentID(env) {
+			w.live.before = d
+		}
+		known = &found
+	}
 	w.live.deployed = true
 	w.deployment = store.Deployment{
 		DeploymentID: w.deploymentID(env), DeploymentName: w.req.DeploymentName, Environment: string(env),
@@ -53,7 +65,7 @@ func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error 
 	var err error
 	switch rung {
 	case contract.StageProduction:
-		ro, err = w.canary(ctx, env)
+		ro, err = w.canary(ctx, env, known)
 	case contract.StageShadow:
 		ro, err = w.deployWorkload(ctx, w.spec(env, kube.RoleShadow))
 	default:
@@ -70,6 +82,14 @@ func (w *run) deployToEndpoint(ctx workflow.Context, rung contract.Stage) error 
 	return nil
 }
 
+// findRunning reads the environment's last known-good row and what the cluster runs there.
+func (w *run) findRunning(ctx workflow.Context, env contract.Environment, summary string) (activities.RollbackInfo, error) {
+	var known activities.RollbackInfo
+	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(env), ExcludeID: w.deploymentID(env)}
+	err := w.exec(ctx, short(summary), a.CheckRollbackAvailability, q, &known)
+	return known, err
+}
+
 func (w *run) deployWorkload(ctx workflow.Context, s kube.Spec) (kube.Rollout, error) {
 	var ro kube.Rollout
 	summary := fmt.Sprintf("deploy_to_endpoint: %s %s/%s v%s", s.Role, s.DeploymentName, s.Environment, s.ModelVersion)
@@ -79,16 +99,29 @@ func (w *run) deployWorkload(ctx workflow.Context, s kube.Spec) (kube.Rollout, e
 
 // canary walks the production traffic weights (seed 002: 5 → 20 → 50 → 100), holding and
 // analysing the canary at each step, then promotes it. The first production deployment, with no
-// stable workload to split traffic with, goes straight to stable.
-func (w *run) canary(ctx workflow.Context, env contract.Environment) (kube.Rollout, error) {
-	var known activities.RollbackInfo
-	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(env), ExcludeID: w.deploymentID(env)}
-	if err := w.exec(ctx, short("find stable production deployment"), a.CheckRollbackAvailability, q, &known); err != nil {
-		return kube.Rollout{}, err
+// stable workload to split traffic with, goes straight to stable. known is what production runs
+// (gates v3, read by deployToEndpoint): a stable the cluster runs with no known-good row in the
+// store (another store, a wiped one, a deployment made by hand) is canaried against too.
+func (w *run) canary(ctx workflow.Context, env contract.Environment, known *activities.RollbackInfo) (kube.Rollout, error) {
+	if known == nil {
+		found, err := w.findRunning(ctx, env, "find stable production deployment")
+		if err != nil {
+			return kube.Rollout{}, err
+		}
+		known = &found
 	}
-	if !known.Available {
+	first := !known.Available
+	if w.gates >= gatesOwnedOnly {
+		first = !known.Available && known.Deployed == nil
+	}
+	if first {
 		w.outcome(ctx, NodeDeployToEndpoint, contract.StageProduction, "ok", "first production deployment: no stable to canary against")
 		return w.deployWorkload(ctx, w.spec(env, kube.RoleStable))
+	}
+	if !known.Available {
+		w.outcome(ctx, NodeDeployToEndpoint, contract.StageProduction, "ok", fmt.Sprintf(
+			"no known-good row in the store: canary against the stable the cluster runs (%s, v%s)",
+			known.Deployed.DeploymentID, known.Deployed.ModelVersion))
 	}
 	ro, err := w.deployWorkload(ctx, w.spec(env, kube.RoleCanary))
 	if err != nil {

@@ -37,6 +37,8 @@ type world struct {
 	rows       map[string]store.Deployment
 	knownGood  *store.Deployment // a healthy earlier deployment in every environment
 	current    *store.Deployment // the newest healthy deployment, if set (for rollback runs)
+	deployed   *kube.Spec        // what the cluster runs as every environment's stable, if set
+	readErr    error             // CheckRollbackAvailability fails with it, if set
 	unhealthy  map[string]bool   // health URL → fails
 	lockHeldBy string
 	deployErr  error
@@ -146,15 +148,26 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	})
 	env.OnActivity(a.CheckRollbackAvailability, mock.Anything, mock.Anything).Return(func(_ context.Context, q activities.RollbackQuery) (activities.RollbackInfo, error) {
 		count("CheckRollbackAvailability")
+		if wd.readErr != nil {
+			return activities.RollbackInfo{}, wd.readErr
+		}
+		info := activities.RollbackInfo{}
+		if wd.deployed != nil {
+			d := *wd.deployed
+			d.Environment = q.Environment
+			info.Deployed = &d
+		}
 		if q.ExcludeID == "" && wd.current != nil {
-			return activities.RollbackInfo{Available: true, Target: *wd.current}, nil
+			info.Available, info.Target = true, *wd.current
+			return info, nil
 		}
 		if wd.knownGood == nil || wd.knownGood.DeploymentID == q.ExcludeID {
-			return activities.RollbackInfo{}, nil
+			return info, nil
 		}
 		kg := *wd.knownGood
 		kg.Environment = q.Environment
-		return activities.RollbackInfo{Available: true, Target: kg}, nil
+		info.Available, info.Target = true, kg
+		return info, nil
 	})
 	s.gateMocks(env, wd, count)
 	return env

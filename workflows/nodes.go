@@ -8,6 +8,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/rules"
@@ -20,6 +21,9 @@ type liveRung struct {
 	prevStage contract.Stage // stage before this run promoted the version on this rung
 	promoted  bool
 	deployed  bool
+	// before is what the cluster ran in the environment before this run changed it (gates v3),
+	// nil when nothing ran there: compensation puts it back.
+	before *kube.Spec
 }
 
 // registerModel (node 1) resolves the model URI to its registry version without changing

@@ -99,7 +99,7 @@ func (w *run) compensate(ctx workflow.Context, cause error) error {
 	}
 	env := lv.rung.Environment()
 	if lv.deployed {
-		if err := w.restoreKnownGood(ctx, env); err != nil {
+		if err := w.restoreKnownGood(ctx, env, lv.before); err != nil {
 			return err
 		}
 		w.deployment.Status = verdictWord(w.abort != nil, store.StatusAborted, store.StatusRolledBack)
@@ -127,15 +127,21 @@ func (w *run) compensate(ctx workflow.Context, cause error) error {
 	return w.record(ctx, change)
 }
 
-// restoreKnownGood sends the environment back to its last known-good and checks it answers.
-func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment) error {
-	var known activities.RollbackInfo
-	q := activities.RollbackQuery{DeploymentName: w.req.DeploymentName, Environment: string(env), ExcludeID: w.deploymentID(env)}
-	if err := w.exec(ctx, short("find last known-good"), a.CheckRollbackAvailability, q, &known); err != nil {
+// restoreKnownGood sends the environment back to what ran there before this run (before, read
+// from the cluster; gates v3) or else to its last known-good row, and checks it answers. With
+// neither, everything in the environment is this run's, and it is removed.
+func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment, before *kube.Spec) error {
+	known, err := w.findRunning(ctx, env, "find last known-good")
+	if err != nil {
 		return err
 	}
 	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: string(env)}
-	if known.Available {
+	restored, from := known.Target.DeploymentID, "records"
+	switch {
+	case before != nil:
+		to := *before
+		req.To, restored, from = &to, before.DeploymentID, "cluster"
+	case known.Available:
 		req.To = specOf(known.Target, w.info.WorkflowExecution.ID, w.req.MaxBatchSize, w.req.MaxLatencyMS)
 	}
 	var ro kube.Rollout
@@ -149,8 +155,11 @@ func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment) e
 	if err != nil {
 		return err
 	}
-	d := w.decision(ctx, "rollback_verified", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "",
-		map[string]any{"restored": known.Target.DeploymentID, "probe": res, "canary_weight_read_back": ro.CanaryWeight})
+	details := map[string]any{"restored": restored, "probe": res, "canary_weight_read_back": ro.CanaryWeight}
+	if w.gates >= gatesOwnedOnly {
+		details["restored_from"] = from
+	}
+	d := w.decision(ctx, "rollback_verified", verdictWord(res.Healthy, "passed", "failed"), res.Error, "measured", "", details)
 	return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
 }
 

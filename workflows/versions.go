@@ -15,9 +15,14 @@ const (
 	// hold is one activity (WatchCanary) that samples on the way and ends the step at the first
 	// sample breaking a hard limit. Runs at gatesMeasured keep the timer hold (analyseTimedStep).
 	gatesCanaryWatched = workflow.Version(2)
+	// gatesOwnedOnly: before it changes an environment, a run reads what the cluster runs there.
+	// With no known-good row in the store, a stable the cluster runs is canaried against (not
+	// overwritten), and compensation puts back what ran before the run instead of removing the
+	// environment: a run only ever removes what it created.
+	gatesOwnedOnly = workflow.Version(3)
 )
 
 // gatesVersion records (or replays) which gates this run uses.
 func gatesVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesCanaryWatched)
+	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesOwnedOnly)
 }
