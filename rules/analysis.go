@@ -59,8 +59,22 @@ type CanaryVerdict struct {
 // sample over the same window. Too few canary requests is inconclusive, unless the errors already
 // seen break the error-rate bar over MinRequests whatever the remaining requests do (then failed).
 // The relative bars apply only when the stable workload served MinRequests too; otherwise a note
-// says they were not applied.
+// says they were not applied. Its p99 bars need MinRequests canary requests (JudgeCanaryP99 asks
+// for more).
 func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
+	return judgeCanary(canary, stable, c, c.MinRequests)
+}
+
+// JudgeCanaryP99 is JudgeCanary with the p99 bars judged only once the canary served
+// max(MinRequests, P99MinRequests) requests, as CanaryEarlyFailure does: over fewer the p99 is the
+// slowest request, and a healthy canary's one cold request failed its step at 85 requests. A
+// sample good on errors but short of that count is inconclusive (the hold is extended and its
+// window grows).
+func JudgeCanaryP99(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
+	return judgeCanary(canary, stable, c, math.Max(c.MinRequests, P99MinRequests))
+}
+
+func judgeCanary(canary, stable Sample, c AnalysisCriteria, p99Min float64) CanaryVerdict {
 	floor := math.Max(canary.Requests, c.MinRequests)
 	if canary.NoData || canary.Requests < c.MinRequests {
 		if canary.Errors > 0 && !(canary.Errors/floor < c.MaxErrorRate) {
@@ -74,9 +88,13 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 	if !(canary.ErrorRate < c.MaxErrorRate) {
 		fails = append(fails, fmt.Sprintf("canary error rate %.4g is not below %g", canary.ErrorRate, c.MaxErrorRate))
 	}
-	if canary.NoLatency {
+	fewForP99 := !canary.NoLatency && canary.Requests < p99Min
+	switch {
+	case canary.NoLatency:
 		notes = append(notes, "canary has no latency data: p99 bars not judged")
-	} else if !(canary.P99MS < c.MaxP99MS) {
+	case fewForP99:
+		notes = append(notes, fmt.Sprintf("canary served %g requests, fewer than the %g a p99 is judged on", canary.Requests, p99Min))
+	case !(canary.P99MS < c.MaxP99MS):
 		fails = append(fails, fmt.Sprintf("canary p99 %.4gms is not below %gms", canary.P99MS, c.MaxP99MS))
 	}
 	if stable.NoData || stable.Requests < c.MinRequests {
@@ -86,7 +104,7 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 			fails = append(fails, fmt.Sprintf("canary error rate %.4g exceeds stable's %.4g by %.4g, more than %g",
 				canary.ErrorRate, stable.ErrorRate, inc, c.MaxErrorRateIncrease))
 		}
-		if !canary.NoLatency && !stable.NoLatency && stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio {
+		if !canary.NoLatency && !fewForP99 && !stable.NoLatency && stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio {
 			fails = append(fails, fmt.Sprintf("canary p99 %.4gms is above %g× stable's %.4gms",
 				canary.P99MS, c.MaxP99Ratio, stable.P99MS))
 		}
@@ -94,21 +112,21 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 	switch {
 	case len(fails) > 0:
 		return CanaryVerdict{Outcome: contract.VerdictFailed, Failures: fails, Notes: notes}
-	case canary.NoLatency:
+	case canary.NoLatency || fewForP99:
 		return CanaryVerdict{Outcome: contract.VerdictInconclusive, Notes: notes}
 	}
 	return CanaryVerdict{Outcome: contract.VerdictPassed, Notes: notes}
 }
 
-// EarlyP99MinRequests is the fewest requests a p99 is judged on before the hold ends: over fewer
-// than 100 the p99 is the slowest request, and a new server's first (cold) request alone failed a
-// healthy canary a few seconds into its hold.
-const EarlyP99MinRequests = 100
+// P99MinRequests is the fewest requests a p99 is judged on (before the hold ends always, at its end
+// from gates version 3): over fewer than 100 the p99 is the slowest request, and a new server's
+// first (cold) request alone failed a healthy canary.
+const P99MinRequests = 100
 
 // CanaryEarlyFailure says whether a sample taken during a canary step's hold already breaks an
 // absolute bar, so the step can fail before its hold ends. Like JudgeCanary it counts errors
 // against at least MinRequests (the rate over MinRequests is too high whatever the remaining
-// requests do) and judges the p99 only once max(MinRequests, EarlyP99MinRequests) were served with
+// requests do) and judges the p99 only once max(MinRequests, P99MinRequests) were served with
 // a latency histogram; the relative bars wait for the end of the hold. Whenever it fails,
 // JudgeCanary fails the same sample.
 func CanaryEarlyFailure(canary Sample, c AnalysisCriteria) []string {
@@ -121,7 +139,7 @@ func CanaryEarlyFailure(canary Sample, c AnalysisCriteria) []string {
 		fails = append(fails, fmt.Sprintf("canary errors %g of %g requests: error rate over at least %g requests is %.4g, not below %g",
 			canary.Errors, canary.Requests, c.MinRequests, rate, c.MaxErrorRate))
 	}
-	if !canary.NoLatency && canary.Requests >= math.Max(c.MinRequests, EarlyP99MinRequests) && !(canary.P99MS < c.MaxP99MS) {
+	if !canary.NoLatency && canary.Requests >= math.Max(c.MinRequests, P99MinRequests) && !(canary.P99MS < c.MaxP99MS) {
 		fails = append(fails, fmt.Sprintf("canary p99 %.4gms over %g requests is not below %gms", canary.P99MS, canary.Requests, c.MaxP99MS))
 	}
 	return fails

@@ -313,3 +313,36 @@ func TestRulesCanaryEarlyFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesJudgeCanaryP99: from gates version 3 a p99 is judged at the end of a hold only over
+// P99MinRequests canary requests. The first case is TestGatesEndToEnd's healthy canary on the
+// real control plane: one cold request among 85 made its p99 212.5 ms, and JudgeCanary failed it.
+func TestRulesJudgeCanaryP99(t *testing.T) {
+	def := DefaultAnalysis()
+	stable := Sample{Requests: 271, P99MS: 24.07}
+	cases := []struct {
+		name        string
+		canary      Sample
+		plain, p99  string // JudgeCanary's outcome, JudgeCanaryP99's
+		p99Failures int
+	}{
+		{"one cold request among 85", Sample{Requests: 85, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"99 requests, still too few", Sample{Requests: 99, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"100 requests judge the p99", Sample{Requests: 100, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictFailed, 2},
+		{"85 good requests: not yet a pass", Sample{Requests: 85, P99MS: 20}, contract.VerdictPassed, contract.VerdictInconclusive, 0},
+		{"errors still fail under 100", Sample{Requests: 85, Errors: 5, ErrorRate: 5.0 / 85, P99MS: 20},
+			contract.VerdictFailed, contract.VerdictFailed, 2},
+		{"no latency data stays inconclusive", Sample{Requests: 85, NoLatency: true}, contract.VerdictInconclusive, contract.VerdictInconclusive, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if v := JudgeCanary(tc.canary, stable, def); v.Outcome != tc.plain {
+				t.Fatalf("JudgeCanary = %+v, want %s", v, tc.plain)
+			}
+			v := JudgeCanaryP99(tc.canary, stable, def)
+			if v.Outcome != tc.p99 || len(v.Failures) != tc.p99Failures {
+				t.Fatalf("JudgeCanaryP99 = %+v, want %s with %d failure(s)", v, tc.p99, tc.p99Failures)
+			}
+		})
+	}
+}

@@ -119,6 +119,9 @@ func (w *run) judgeStep(ctx workflow.Context, st *stepAnalysis, req activities.C
 		}
 	} else {
 		v = rules.JudgeCanary(m.Canary, m.Stable, c)
+		if w.gates >= gatesOwnedOnly {
+			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c)
+		}
 		if v.Outcome == contract.VerdictInconclusive {
 			st.extensions++
 			if st.extensions > c.MaxExtensions {

@@ -18,7 +18,8 @@ const (
 	// gatesOwnedOnly: before it changes an environment, a run reads what the cluster runs there.
 	// With no known-good row in the store, a stable the cluster runs is canaried against (not
 	// overwritten), and compensation puts back what ran before the run instead of removing the
-	// environment: a run only ever removes what it created.
+	// environment: a run only ever removes what it created. A step's p99 is judged at the end of
+	// its hold only over rules.P99MinRequests canary requests, as during it (fewer: inconclusive).
 	gatesOwnedOnly = workflow.Version(3)
 )
 
