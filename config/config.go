@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,10 @@ type Config struct {
 	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
 	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	// Workers (DEPLOYER_WORKERS, default 1) is how many workers serve the task queue. A SQLite file
+	// belongs to one worker: its environment locks and known-good rows are not seen by another, so
+	// more than one worker needs a PostgreSQL DATABASE_URL (validate refuses SQLite).
+	Workers int
 	// StopTimeout (DEPLOYER_WORKER_STOP_TIMEOUT, default 30s) is how long a stopping worker (SIGTERM)
 	// lets in-flight activities finish before cancelling them; a cancelled one is retried elsewhere.
 	StopTimeout time.Duration
@@ -93,6 +98,7 @@ func Defaults() Config {
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
 		StopTimeout:       30 * time.Second,
+		Workers:           1,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),
 		Cluster:           DefaultCluster(),
@@ -143,6 +149,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("MLFLOW_TRACKING_URI", &c.MLflowTrackingURI)
 	r.str("DATABASE_URL", &c.DatabaseURL)
 	r.str("DEPLOYER_LOG_LEVEL", &c.LogLevel)
+	r.int("DEPLOYER_WORKERS", &c.Workers)
 	r.dur("DEPLOYER_WORKER_STOP_TIMEOUT", &c.StopTimeout)
 	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
@@ -183,6 +190,11 @@ func (c Config) validate() error {
 		return err
 	}
 	switch {
+	case c.Workers < 1:
+		return fmt.Errorf("DEPLOYER_WORKERS must be at least 1, got %d", c.Workers)
+	case c.Workers > 1 && !postgresURL(c.DatabaseURL):
+		return fmt.Errorf("DEPLOYER_WORKERS=%d: several workers need one shared PostgreSQL store (DATABASE_URL=postgres://…); "+
+			"a SQLite file is per worker, so environment locks and known-good rows would not be shared", c.Workers)
 	case c.StopTimeout < 0:
 		return fmt.Errorf("DEPLOYER_WORKER_STOP_TIMEOUT: %s is negative", c.StopTimeout)
 	case c.Probe.Attempts < 1:
@@ -211,6 +223,13 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
 	}
 	return c.validateGates()
+}
+
+// postgresURL says whether a DATABASE_URL names PostgreSQL (the store's postgres:// and
+// postgresql:// schemes); anything else is a SQLite file.
+func postgresURL(u string) bool {
+	l := strings.ToLower(strings.TrimSpace(u))
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // reader parses variables, keeping the first error.

@@ -20,6 +20,7 @@ func TestLoadDefaults(t *testing.T) {
 		MLflowTrackingURI: "http://127.0.0.1:5000",
 		DatabaseURL:       ".cache/deployer.db",
 		LogLevel:          "info",
+		Workers:           1,
 		StopTimeout:       30 * time.Second,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging: PackagingConfig{
@@ -85,6 +86,7 @@ func overrides() []override {
 		{"MLFLOW_TRACKING_URI", "https://mlflow.internal", func(c Config) any { return c.MLflowTrackingURI }, "https://mlflow.internal"},
 		{"DATABASE_URL", "postgres://u@db/deployer", func(c Config) any { return c.DatabaseURL }, "postgres://u@db/deployer"},
 		{"DEPLOYER_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, "debug"},
+		{"DEPLOYER_WORKERS", "1", func(c Config) any { return c.Workers }, 1},
 		{"DEPLOYER_WORKER_STOP_TIMEOUT", "2m", func(c Config) any { return c.StopTimeout }, 2 * time.Minute},
 		{"DEPLOYER_PROBE_TIMEOUT", "2s", func(c Config) any { return c.Probe.AttemptTimeout }, 2 * time.Second},
 		{"DEPLOYER_PROBE_ATTEMPTS", "9", func(c Config) any { return c.Probe.Attempts }, 9},
@@ -130,8 +132,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 44 {
-		t.Fatalf("%d variables covered, want all 44", len(cases))
+	if len(cases) != 45 {
+		t.Fatalf("%d variables covered, want all 45", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -223,6 +225,8 @@ func TestLoadAcceptedEdges(t *testing.T) {
 		{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "0"},                                   // strconv.ParseBool forms
 		{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "TRUE"},                                //
 		{"DEPLOYER_SHADOW_HOLD_MIN": "0s", "DEPLOYER_SHADOW_HOLD_DEFAULT": "0s"},  // zero is not negative
+		{"DEPLOYER_WORKERS": "4", "DATABASE_URL": "postgres://u@db/deployer"},     // several workers share PostgreSQL
+		{"DEPLOYER_WORKERS": "2", "DATABASE_URL": "PostgreSQL://u@db/deployer"},   // the scheme in any case
 	}
 	for _, vars := range cases {
 		if _, err := Load(env(vars)); err != nil {
@@ -242,6 +246,9 @@ func TestLoadRejects(t *testing.T) {
 		{"unparseable duration", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "soon"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 		{"duration without unit", map[string]string{"DEPLOYER_PROBE_BACKOFF": "5"}, "DEPLOYER_PROBE_BACKOFF", ""},
 		{"negative duration", map[string]string{"DEPLOYER_PROBE_BACKOFF": "-1s"}, "DEPLOYER_PROBE_BACKOFF", ""},
+		{"workers 0", map[string]string{"DEPLOYER_WORKERS": "0"}, "DEPLOYER_WORKERS", ""},
+		{"several workers on the default SQLite file", map[string]string{"DEPLOYER_WORKERS": "2"}, "DEPLOYER_WORKERS", ""},
+		{"several workers on a named SQLite file", map[string]string{"DEPLOYER_WORKERS": "3", "DATABASE_URL": "sqlite:/var/lib/td.db"}, "DEPLOYER_WORKERS", ""},
 		{"negative stop timeout", map[string]string{"DEPLOYER_WORKER_STOP_TIMEOUT": "-1s"}, "DEPLOYER_WORKER_STOP_TIMEOUT", ""},
 		{"negative shadow hold min", map[string]string{"DEPLOYER_SHADOW_HOLD_MIN": "-24h"}, "DEPLOYER_SHADOW_HOLD_MIN", ""},
 		{"negative shadow min duration", map[string]string{"DEPLOYER_SHADOW_MIN_DURATION": "-1h"}, "DEPLOYER_SHADOW_MIN_DURATION", ""},

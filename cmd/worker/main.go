@@ -106,7 +106,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
-		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL),
+		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL), "workers", cfg.Workers,
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
 		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
 	<-ctx.Done()
