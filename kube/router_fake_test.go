@@ -432,7 +432,10 @@ func TestForeignDeploymentRefused(t *testing.T) {
 		run  func(*Kubernetes) error
 	}{
 		{"deploy", func(k *Kubernetes) error { _, err := k.Deploy(context.Background(), good); return err }},
-		{"restore", func(k *Kubernetes) error { _, err := k.Restore(context.Background(), "fraud", "production", &good); return err }},
+		{"restore", func(k *Kubernetes) error {
+			_, err := k.Restore(context.Background(), "fraud", "production", &good)
+			return err
+		}},
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			f := newFakeCluster(t, dep("fraud-production", 4, nil))
