@@ -67,22 +67,22 @@ func TestPrometheusSource(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	sent := map[string]int{"stable": 120, "canary": 60, "shadow": 50}
 	var mu sync.Mutex
-	clientP99 := map[string]time.Duration{}
+	clientMax := map[string]time.Duration{}
 	var wg sync.WaitGroup
 	for role, url := range map[string]string{"stable": healthy, "canary": failing, "shadow": slow} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p99 := predictN(t, url, sent[role])
+			slowest := predictN(t, url, sent[role])
 			mu.Lock()
-			clientP99[role] = p99
+			clientMax[role] = slowest
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	time.Sleep(4 * time.Second) // two more scrapes: the last requests are in Prometheus
 	end := time.Now()
-	t.Logf("sent %v over %s; p99 seen by the client %v", sent, end.Sub(start).Round(time.Millisecond), clientP99)
+	t.Logf("sent %v over %s; slowest request seen by the client %v", sent, end.Sub(start).Round(time.Millisecond), clientMax)
 
 	ctx := context.Background()
 	sample := func(role string) rules.Sample {
@@ -95,9 +95,12 @@ func TestPrometheusSource(t *testing.T) {
 	}
 	near := func(got float64, want int) bool { return got >= 0.85*float64(want) && got <= 1.2*float64(want) }
 
-	// A server's p99, interpolated inside a bucket, is at most the bucket bound above the p99 the
-	// client saw (the client's latency includes the server's); never a timed bar on a shared machine.
-	if s, ceiling := sample("stable"), boundAbove(millis(clientP99["stable"])); s.NoData || !near(s.Requests, sent["stable"]) || s.Errors != 0 || s.ErrorRate != 0 || s.P99MS <= 0 || s.P99MS > ceiling {
+	// A server's p99, interpolated inside a bucket, is at most the bucket bound above the slowest
+	// request the client saw (each request's client latency includes its server latency); never a
+	// timed bar on a shared machine. Not the client's own p99: increase() extrapolates the counts
+	// (125 for 120 sent), which moves the p99's rank onto the slowest request or two (CI once saw a
+	// server p99 of 44 ms against a client p99 of 11.5 ms).
+	if s, ceiling := sample("stable"), boundAbove(millis(clientMax["stable"])); s.NoData || !near(s.Requests, sent["stable"]) || s.Errors != 0 || s.ErrorRate != 0 || s.P99MS <= 0 || s.P99MS > ceiling {
 		t.Errorf("healthy server: %+v, want ~%d requests, no errors, a p99 in (0, %.0f] ms", s, sent["stable"], ceiling)
 	}
 	// Every request fails: the 5xx and model-error rates are measured (its p99, of failures, is
@@ -105,8 +108,8 @@ func TestPrometheusSource(t *testing.T) {
 	if s := sample("canary"); s.NoData || !near(s.Requests, sent["canary"]) || s.ErrorRate < 0.9 || !near(s.ModelErrors, sent["canary"]) {
 		t.Errorf("failing server: %+v, want ~%d requests, all of them errors (5xx and model errors)", s, sent["canary"])
 	}
-	// The slow server's p99 is at least the injected 200 ms, and at most the bound above the client's.
-	ceiling := boundAbove(millis(clientP99["shadow"]))
+	// The slow server's p99 is at least the injected 200 ms, and at most the bound above the client's slowest.
+	ceiling := boundAbove(millis(clientMax["shadow"]))
 	if s := sample("shadow"); s.NoData || !near(s.Requests, sent["shadow"]) || s.P99MS < 200 || s.P99MS > ceiling || s.ErrorRate != 0 {
 		t.Errorf("slow server: %+v, want ~%d requests and a p99 in [200, %.0f] ms", s, sent["shadow"], ceiling)
 	}
@@ -187,8 +190,8 @@ func waitScraped(t *testing.T, promURL string, n int) {
 	t.Fatalf("Prometheus at %s never had %d targets up", promURL, n)
 }
 
-// predictN sends n predictions to the server at url, one at a time, and returns the p99 of the
-// latencies the client saw.
+// predictN sends n predictions to the server at url, one at a time, and returns the slowest
+// latency the client saw.
 func predictN(t *testing.T, url string, n int) time.Duration {
 	took := make([]time.Duration, 0, n)
 	for range n {
@@ -202,8 +205,7 @@ func predictN(t *testing.T, url string, n int) time.Duration {
 		resp.Body.Close()
 		took = append(took, time.Since(t0))
 	}
-	slices.Sort(took)
-	return took[(len(took)*99+99)/100-1]
+	return slices.Max(took)
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
