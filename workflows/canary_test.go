@@ -40,9 +40,7 @@ func TestCanary(t *testing.T) {
 			in := input()
 			in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
 			wd.evidence = measuredEvidence(env.Now())
-			env.RegisterDelayedCallback(func() {
-				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-			}, time.Minute)
+			approveAfter(env, time.Minute)
 			var at20 contract.Status
 			env.RegisterDelayedCallback(func() { at20 = status(t, env) }, 14*time.Minute)
 			if tc.abortAt > 0 {
@@ -91,9 +89,7 @@ func TestFirstProductionDeploymentSkipsCanary(t *testing.T) {
 	in := input()
 	in.TargetEnvironment = contract.EnvProduction
 	wd.evidence = measuredEvidence(env.Now())
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-	}, time.Minute)
+	approveAfter(env, time.Minute)
 	env.ExecuteWorkflow(contract.WorkflowType, in)
 	if _, err := result(t, env); err != nil {
 		t.Fatal(err)

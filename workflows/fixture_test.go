@@ -260,6 +260,13 @@ func goodShadow(in *contract.Input) {
 }
 
 // errType returns the ApplicationError type at the root of a workflow error, or "".
+// approveAfter signals alice's approval d into the run.
+func approveAfter(env *testsuite.TestWorkflowEnvironment, d time.Duration) {
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
+	}, d)
+}
+
 func errType(err error) string {
 	for err != nil {
 		if app, ok := err.(*temporal.ApplicationError); ok {

@@ -95,9 +95,7 @@ func productionRun(t *testing.T, wd *world, mutate func(*contract.Input)) error 
 	if mutate != nil {
 		mutate(&in)
 	}
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-	}, time.Minute)
+	approveAfter(env, time.Minute)
 	env.ExecuteWorkflow(contract.WorkflowType, in)
 	_, err := result(t, env)
 	return err
@@ -309,9 +307,7 @@ func TestAbortDuringCanaryStep(t *testing.T) {
 		wd.evidence = measuredEvidence(env.Now())
 		in := input()
 		in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-		}, time.Minute)
+		approveAfter(env, time.Minute)
 		env.RegisterDelayedCallback(func() {
 			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
 		}, at)

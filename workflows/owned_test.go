@@ -62,9 +62,7 @@ func TestOnlyWhatItOwns(t *testing.T) {
 			}
 			env := s.env(t, wd)
 			wd.evidence = measuredEvidence(env.Now())
-			env.RegisterDelayedCallback(func() {
-				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-			}, time.Minute)
+			approveAfter(env, time.Minute)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			_, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {

@@ -50,9 +50,7 @@ func TestLadderEdges(t *testing.T) {
 			in.DeploymentAction, in.TargetEnvironment = tc.action, tc.target
 			wd.evidence = measuredEvidence(env.Now())
 			if tc.target == contract.EnvProduction {
-				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-				}, 25*time.Hour)
+				approveAfter(env, 25*time.Hour)
 			}
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			out, err := result(t, env)
