@@ -158,7 +158,7 @@ func watchCanary(t *testing.T, src *fakeSource, hold, every time.Duration) Canar
 // canary is measured over the whole window at the end.
 func TestWatchCanary(t *testing.T) {
 	good := func(n int, start, end time.Time) (rules.Sample, error) {
-		return rules.Sample{Start: start, End: end, Requests: 100, P99MS: 20}, nil
+		return rules.Sample{Start: start, End: end, Requests: rules.P99MinRequests, P99MS: 20}, nil
 	}
 	t.Run("good canary: held to the end, final window whole", func(t *testing.T) {
 		start := time.Now()
@@ -175,7 +175,7 @@ func TestWatchCanary(t *testing.T) {
 		start := time.Now()
 		src := &fakeSource{fn: func(n int, start, end time.Time) (rules.Sample, error) {
 			if n%2 == 1 && n >= 3 { // the canary's second sample is slow
-				return rules.Sample{Start: start, End: end, Requests: 100, P99MS: 400}, nil
+				return rules.Sample{Start: start, End: end, Requests: rules.P99MinRequests, P99MS: 400}, nil
 			}
 			return good(n, start, end)
 		}}
@@ -192,7 +192,7 @@ func TestWatchCanary(t *testing.T) {
 			return good(n, start, end)
 		}}
 		m := watchCanary(t, src, 1200*time.Millisecond, 500*time.Millisecond)
-		if len(m.EarlyFailure) != 0 || m.SourceError != "" || m.Canary.Requests != 100 {
+		if len(m.EarlyFailure) != 0 || m.SourceError != "" || m.Canary.Requests != rules.P99MinRequests {
 			t.Fatalf("%+v", m)
 		}
 	})

@@ -66,12 +66,12 @@ func JudgeCanary(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
 }
 
 // JudgeCanaryP99 is JudgeCanary with the p99 bars judged only once the canary served
-// max(MinRequests, P99MinRequests) requests, as CanaryEarlyFailure does: over fewer the p99 is the
-// slowest request, and a healthy canary's one cold request failed its step at 85 requests. A
-// sample good on errors but short of that count is inconclusive (the hold is extended and its
-// window grows).
-func JudgeCanaryP99(canary, stable Sample, c AnalysisCriteria) CanaryVerdict {
-	return judgeCanary(canary, stable, c, math.Max(c.MinRequests, P99MinRequests))
+// max(MinRequests, p99Min) requests (P99MinRequests from gates version 4, as CanaryEarlyFailure
+// does): over fewer one slow request is the p99, and a healthy canary's one cold request failed
+// its step at 85 and at 105 requests. A sample good on errors but short of that count is
+// inconclusive (the hold is extended and its window grows).
+func JudgeCanaryP99(canary, stable Sample, c AnalysisCriteria, p99Min float64) CanaryVerdict {
+	return judgeCanary(canary, stable, c, math.Max(c.MinRequests, p99Min))
 }
 
 func judgeCanary(canary, stable Sample, c AnalysisCriteria, p99Min float64) CanaryVerdict {
@@ -119,9 +119,15 @@ func judgeCanary(canary, stable Sample, c AnalysisCriteria, p99Min float64) Cana
 }
 
 // P99MinRequests is the fewest requests a p99 is judged on (before the hold ends always, at its end
-// from gates version 3): over fewer than 100 the p99 is the slowest request, and a new server's
-// first (cold) request alone failed a healthy canary.
-const P99MinRequests = 100
+// from gates version 4): 2 / (1 - 0.99), so that it takes at least two requests over a bar to
+// fail it. Over 100 the p99 is the slowest request, and over 105 (Prometheus's increase()
+// extrapolates the bucket counts) one cold request still put a healthy canary's p99 at 151.5 ms
+// against a 150 ms bar, and its stable's p99 at 24 ms.
+const P99MinRequests = 200
+
+// P99MinRequestsGatesV3 is the floor runs at gates version 3 judged the end of a hold with (they
+// replay with it).
+const P99MinRequestsGatesV3 = 100
 
 // CanaryEarlyFailure says whether a sample taken during a canary step's hold already breaks an
 // absolute bar, so the step can fail before its hold ends. Like JudgeCanary it counts errors

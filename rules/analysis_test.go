@@ -292,12 +292,13 @@ func TestRulesCanaryEarlyFailure(t *testing.T) {
 		{"no requests yet", Sample{}, 0},
 		{"0 errors in 10, p99 over the bar: too few to judge the p99", Sample{Requests: 10, P99MS: 900}, 0},
 		{"1 error in 10: 1/50 = 0.02 already breaks 1 %", Sample{Requests: 10, Errors: 1, ErrorRate: 0.1, P99MS: 10}, 1},
-		{"0 errors in 60, p99 over the bar: one slow request, not judged before 100", Sample{Requests: 60, P99MS: 175}, 0},
-		{"0 errors in 100, p99 149.9: passes", Sample{Requests: 100, P99MS: 149.9}, 0},
-		{"0 errors in 100, p99 at 150: fails (exclusive)", Sample{Requests: 100, P99MS: 150}, 1},
+		{"0 errors in 60, p99 over the bar: one slow request, not judged before 200", Sample{Requests: 60, P99MS: 175}, 0},
+		{"0 errors in 105, p99 151.5: one cold request, not judged before 200", Sample{Requests: 105, P99MS: 151.5}, 0},
+		{"0 errors in 200, p99 149.9: passes", Sample{Requests: 200, P99MS: 149.9}, 0},
+		{"0 errors in 200, p99 at 150: fails (exclusive)", Sample{Requests: 200, P99MS: 150}, 1},
 		{"no latency data, every request failing: fails on errors", Sample{Requests: 60, Errors: 60, ErrorRate: 1, NoLatency: true}, 1},
 		{"no latency data, no errors: no failure", Sample{Requests: 60, NoLatency: true}, 0},
-		{"both bars broken", Sample{Requests: 100, Errors: 5, ErrorRate: 0.05, P99MS: 400}, 2},
+		{"both bars broken", Sample{Requests: 200, Errors: 10, ErrorRate: 0.05, P99MS: 400}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,32 +315,41 @@ func TestRulesCanaryEarlyFailure(t *testing.T) {
 	}
 }
 
-// TestRulesJudgeCanaryP99: from gates version 3 a p99 is judged at the end of a hold only over
-// P99MinRequests canary requests. The first case is TestGatesEndToEnd's healthy canary on the
-// real control plane: one cold request among 85 made its p99 212.5 ms, and JudgeCanary failed it.
+// TestRulesJudgeCanaryP99: from gates version 3 a p99 is judged at the end of a hold only over a
+// floor of canary requests: 100 at version 3, P99MinRequests (200) from version 4. The first cases
+// are TestGatesEndToEnd's healthy canary on the real control plane: one cold request among 85 made
+// its p99 212.5 ms, and among 105 (CI, version 3) 151.5 ms.
 func TestRulesJudgeCanaryP99(t *testing.T) {
 	def := DefaultAnalysis()
 	stable := Sample{Requests: 271, P99MS: 24.07}
 	cases := []struct {
 		name        string
 		canary      Sample
+		floor       float64
 		plain, p99  string // JudgeCanary's outcome, JudgeCanaryP99's
 		p99Failures int
 	}{
-		{"one cold request among 85", Sample{Requests: 85, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictInconclusive, 0},
-		{"99 requests, still too few", Sample{Requests: 99, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictInconclusive, 0},
-		{"100 requests judge the p99", Sample{Requests: 100, P99MS: 212.5}, contract.VerdictFailed, contract.VerdictFailed, 2},
-		{"85 good requests: not yet a pass", Sample{Requests: 85, P99MS: 20}, contract.VerdictPassed, contract.VerdictInconclusive, 0},
-		{"errors still fail under 100", Sample{Requests: 85, Errors: 5, ErrorRate: 5.0 / 85, P99MS: 20},
+		{"v3: one cold request among 85", Sample{Requests: 85, P99MS: 212.5}, P99MinRequestsGatesV3, contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"v3: 99 requests, still too few", Sample{Requests: 99, P99MS: 212.5}, P99MinRequestsGatesV3, contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"v3: 100 requests judge the p99", Sample{Requests: 100, P99MS: 212.5}, P99MinRequestsGatesV3, contract.VerdictFailed, contract.VerdictFailed, 2},
+		{"v3: one cold request among 105 failed a healthy canary", Sample{Requests: 105, P99MS: 151.5}, P99MinRequestsGatesV3,
 			contract.VerdictFailed, contract.VerdictFailed, 2},
-		{"no latency data stays inconclusive", Sample{Requests: 85, NoLatency: true}, contract.VerdictInconclusive, contract.VerdictInconclusive, 0},
+		{"v4: one cold request among 105 is not yet a p99", Sample{Requests: 105, P99MS: 151.5}, P99MinRequests,
+			contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"v4: 199 requests, still too few", Sample{Requests: 199, P99MS: 400}, P99MinRequests, contract.VerdictFailed, contract.VerdictInconclusive, 0},
+		{"v4: 200 requests judge the p99", Sample{Requests: 200, P99MS: 400}, P99MinRequests, contract.VerdictFailed, contract.VerdictFailed, 2},
+		{"v4: 200 good requests pass", Sample{Requests: 200, P99MS: 20}, P99MinRequests, contract.VerdictPassed, contract.VerdictPassed, 0},
+		{"85 good requests: not yet a pass", Sample{Requests: 85, P99MS: 20}, P99MinRequestsGatesV3, contract.VerdictPassed, contract.VerdictInconclusive, 0},
+		{"errors still fail under the floor", Sample{Requests: 85, Errors: 5, ErrorRate: 5.0 / 85, P99MS: 20}, P99MinRequests,
+			contract.VerdictFailed, contract.VerdictFailed, 2},
+		{"no latency data stays inconclusive", Sample{Requests: 85, NoLatency: true}, P99MinRequests, contract.VerdictInconclusive, contract.VerdictInconclusive, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if v := JudgeCanary(tc.canary, stable, def); v.Outcome != tc.plain {
 				t.Fatalf("JudgeCanary = %+v, want %s", v, tc.plain)
 			}
-			v := JudgeCanaryP99(tc.canary, stable, def)
+			v := JudgeCanaryP99(tc.canary, stable, def, tc.floor)
 			if v.Outcome != tc.p99 || len(v.Failures) != tc.p99Failures {
 				t.Fatalf("JudgeCanaryP99 = %+v, want %s with %d failure(s)", v, tc.p99, tc.p99Failures)
 			}

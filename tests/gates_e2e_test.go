@@ -112,7 +112,7 @@ func (g *gatesWorld) input(m realparts.LoggedModel) string {
 		"validation_metrics": map[string]float64{"accuracy": 0.93}, "success_criteria_met": true,
 		"target_environment": "production", "requested_by": "gates-e2e@example.com",
 		"resources":       map[string]string{"cpu": "500m", "memory": "512Mi"},
-		"canary_analysis": map[string]any{"min_requests": 8, "max_extensions": 2}})
+		"canary_analysis": map[string]any{"min_requests": 8, "max_extensions": 3}})
 	return string(b)
 }
 

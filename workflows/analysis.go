@@ -119,8 +119,11 @@ func (w *run) judgeStep(ctx workflow.Context, st *stepAnalysis, req activities.C
 		}
 	} else {
 		v = rules.JudgeCanary(m.Canary, m.Stable, c)
-		if w.gates >= gatesOwnedOnly {
-			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c)
+		switch {
+		case w.gates >= gatesP99Tail:
+			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c, rules.P99MinRequests)
+		case w.gates >= gatesOwnedOnly:
+			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c, rules.P99MinRequestsGatesV3)
 		}
 		if v.Outcome == contract.VerdictInconclusive {
 			st.extensions++

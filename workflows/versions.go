@@ -21,9 +21,12 @@ const (
 	// environment: a run only ever removes what it created. A step's p99 is judged at the end of
 	// its hold only over rules.P99MinRequests canary requests, as during it (fewer: inconclusive).
 	gatesOwnedOnly = workflow.Version(3)
+	// gatesP99Tail: the p99 at the end of a hold is judged only over rules.P99MinRequests (200)
+	// canary requests, so one slow request cannot fail a step; runs at gatesOwnedOnly keep 100.
+	gatesP99Tail = workflow.Version(4)
 )
 
 // gatesVersion records (or replays) which gates this run uses.
 func gatesVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesOwnedOnly)
+	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesP99Tail)
 }
