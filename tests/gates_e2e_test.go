@@ -111,7 +111,7 @@ func (g *gatesWorld) input(m realparts.LoggedModel) string {
 	b, _ := json.Marshal(map[string]any{"model_uri": m.RunsURI(), "experiment_id": m.ExperimentID, "deployment_name": g.name,
 		"validation_metrics": map[string]float64{"accuracy": 0.93}, "success_criteria_met": true,
 		"target_environment": "production", "requested_by": "gates-e2e@example.com",
-		"resources":       map[string]string{"cpu": "500m", "memory": "512Mi"},
+		"resources": map[string]string{"cpu": "500m", "memory": "512Mi"},
 		// v3's slowed canary serialises its requests (~2.3 a second): it takes ~90 s, six holds
 		// of 15 s, to serve the 200 requests its p99 is judged on.
 		"canary_analysis": map[string]any{"min_requests": 8, "max_extensions": 10}})
