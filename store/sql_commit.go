@@ -56,6 +56,30 @@ func (s *SQL) upsertDeployment(ctx context.Context, tx *sql.Tx, dep Deployment, 
 	if _, err := tx.ExecContext(ctx, s.d.rebind(upsertDeploymentSQL), nulSafeArgs(args)...); err != nil {
 		return fmt.Errorf("commit deployment %s: %w", dep.DeploymentID, err)
 	}
+	if dep.Status == StatusHealthy {
+		return s.supersede(ctx, tx, dep, now)
+	}
+	return nil
+}
+
+// supersede keeps one healthy row per (deployment_name, environment), the one deployed last: the
+// other healthy rows deployed no later than dep become superseded, and dep itself does if a newer
+// healthy row exists. Superseded rows stay rollback targets (LastKnownGood).
+func (s *SQL) supersede(ctx context.Context, tx *sql.Tx, dep Deployment, now time.Time) error {
+	at, upd := s.d.timeArg(dep.DeployedAt), s.d.timeArg(now)
+	older := `UPDATE ml_deployments SET status = ?, updated_at = ? WHERE deployment_name = ? AND environment = ?
+AND status = ? AND deployment_id <> ? AND deployed_at <= ?`
+	if _, err := tx.ExecContext(ctx, s.d.rebind(older), StatusSuperseded, upd, dep.DeploymentName, dep.Environment,
+		StatusHealthy, dep.DeploymentID, at); err != nil {
+		return fmt.Errorf("commit deployment %s: supersede older healthy rows: %w", dep.DeploymentID, err)
+	}
+	self := `UPDATE ml_deployments SET status = ?, updated_at = ? WHERE deployment_id = ? AND EXISTS (
+SELECT 1 FROM ml_deployments n WHERE n.deployment_name = ? AND n.environment = ? AND n.status = ?
+AND n.deployment_id <> ? AND n.deployed_at > ?)`
+	if _, err := tx.ExecContext(ctx, s.d.rebind(self), StatusSuperseded, upd, dep.DeploymentID, dep.DeploymentName,
+		dep.Environment, StatusHealthy, dep.DeploymentID, at); err != nil {
+		return fmt.Errorf("commit deployment %s: supersede it by a newer healthy row: %w", dep.DeploymentID, err)
+	}
 	return nil
 }
 

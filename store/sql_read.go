@@ -7,12 +7,12 @@ import (
 	"fmt"
 )
 
-// LastKnownGood returns the newest (by deployed_at) healthy deployment of name in env other than
-// excludeID.
+// LastKnownGood returns the newest (by deployed_at) healthy or superseded deployment of name in env
+// other than excludeID: the one serving, or the known-good it replaced.
 func (s *SQL) LastKnownGood(ctx context.Context, name, env, excludeID string) (Deployment, bool, error) {
-	q := s.d.rebind(selectDeploymentSQL + ` WHERE deployment_name = ? AND environment = ? AND status = ?
+	q := s.d.rebind(selectDeploymentSQL + ` WHERE deployment_name = ? AND environment = ? AND status IN (?, ?)
 AND deployment_id <> ? ORDER BY deployed_at DESC, deployment_id DESC LIMIT 1`)
-	dep, err := scanDeployment(s.db.QueryRowContext(ctx, q, name, env, StatusHealthy, excludeID))
+	dep, err := scanDeployment(s.db.QueryRowContext(ctx, q, name, env, StatusHealthy, StatusSuperseded, excludeID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, false, nil
 	}

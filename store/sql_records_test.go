@@ -17,6 +17,7 @@ func recordCases() []storeCase {
 		{"duplicate decision keys are ignored", testDuplicateDecisions},
 		{"decisions are listed oldest first", testDecisionOrder},
 		{"last known good: newest healthy, excluding one", testLastKnownGood},
+		{"one healthy row per environment: the others are superseded", testSuperseded},
 		{"JSON columns round-trip", testJSONRoundTrip},
 		{"timestamps round-trip in UTC with sub-second precision", testTimestamps},
 		{"count rows accepts only store tables", testCountRowsWhitelist},
@@ -230,6 +231,40 @@ func testLastKnownGood(t *testing.T, databaseURL string) {
 	}
 	if _, found, err := s.LastKnownGood(ctx, "churn-model", env, "other-name"); err != nil || found {
 		t.Fatalf("LastKnownGood excluding the only one: found = %v, err = %v; want none", found, err)
+	}
+}
+
+// testSuperseded: a healthy row supersedes the healthy rows of its (name, environment) deployed
+// before it, and is itself superseded when a newer healthy row exists (a late write); failed and
+// rolled-back rows, other environments and other names keep their status. Before, every
+// production row a newer one replaced stayed healthy.
+func testSuperseded(t *testing.T, databaseURL string) {
+	ctx := context.Background()
+	s := openStore(t, databaseURL)
+	const name, env = "fraud-detector", "production"
+	for _, d := range []store.Deployment{
+		deployment("v1", name, env, store.StatusHealthy, base),
+		deployment("v2-failed", name, env, store.StatusFailed, base.Add(time.Hour)),
+		deployment("staging-v1", name, "staging", store.StatusHealthy, base),
+		deployment("other-name", "churn-model", env, store.StatusHealthy, base),
+		deployment("v3", name, env, store.StatusHealthy, base.Add(3*time.Hour)),
+		deployment("v2-late", name, env, store.StatusHealthy, base.Add(2*time.Hour)), // written after v3
+		deployment("v3", name, env, store.StatusHealthy, base.Add(3*time.Hour)),      // a retried write: no-op
+	} {
+		if err := s.Commit(ctx, store.Change{Deployment: &d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]string{"v1": store.StatusSuperseded, "v2-failed": store.StatusFailed, "staging-v1": store.StatusHealthy,
+		"other-name": store.StatusHealthy, "v3": store.StatusHealthy, "v2-late": store.StatusSuperseded}
+	for id, status := range want {
+		if got, found, err := s.Deployment(ctx, id); err != nil || !found || got.Status != status {
+			t.Errorf("%s: status %q (found %v, %v), want %q", id, got.Status, found, err, status)
+		}
+	}
+	// Superseded rows stay rollback targets: the newest before v3 is v2-late.
+	if got, found, err := s.LastKnownGood(ctx, name, env, "v3"); err != nil || !found || got.DeploymentID != "v2-late" {
+		t.Errorf("LastKnownGood(exclude v3) = %s, %v, %v; want v2-late", got.DeploymentID, found, err)
 	}
 }
 

@@ -40,10 +40,12 @@ type Deployment struct {
 // Deployment statuses.
 const (
 	StatusInProgress = "in_progress"
-	StatusHealthy    = "healthy" // a known-good deployment, eligible as a rollback target
+	StatusHealthy    = "healthy" // the known-good deployment serving its environment: one per (name, environment)
 	StatusFailed     = "failed"
 	StatusRolledBack = "rolled_back"
 	StatusAborted    = "aborted"
+	// StatusSuperseded is a known-good a newer healthy deployment replaced (set by Commit); it is
+	// still a rollback target.
 	StatusSuperseded = "superseded"
 )
 
@@ -112,7 +114,8 @@ type Store interface {
 	// Commit writes a Change atomically. Deployments upsert by deployment_id, registry entries by
 	// (name, version), decisions insert-or-ignore by key.
 	Commit(ctx context.Context, c Change) error
-	// LastKnownGood returns the newest healthy deployment of name in env other than excludeID.
+	// LastKnownGood returns the newest healthy or superseded deployment of name in env other than
+	// excludeID.
 	LastKnownGood(ctx context.Context, name, env, excludeID string) (d Deployment, found bool, err error)
 	// Decisions lists the ledger entries of a workflow, oldest first.
 	Decisions(ctx context.Context, workflowID string) ([]Decision, error)

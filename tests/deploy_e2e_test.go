@@ -88,6 +88,10 @@ func TestDeployEndToEnd(t *testing.T) {
 		if !second.RollbackAvailable {
 			t.Error("rollback_available is false with v1 known-good")
 		}
+		// One healthy row per environment: v1's is superseded, and stays the rollback target.
+		if row, _, err := st.Deployment(context.Background(), first.DeploymentManifest.DeploymentID); err != nil || row.Status != store.StatusSuperseded {
+			t.Errorf("v1's row after v2: status %q (%v), want superseded", row.Status, err)
+		}
 		predict(t, second.DeploymentManifest.EndpointURL)
 	})
 	back := deploy(t, "rollback-"+ns, input(v2, contract.ActionRollback))
