@@ -12,10 +12,10 @@ import (
 // of their own, so a process-group signal misses them: the tree is read from /proc first, the root
 // gets SIGTERM (a graceful stop of its workers), and whatever is still alive after grace gets SIGKILL.
 func StopTree(pid int, grace time.Duration) {
-	tree := append([]int{pid}, descendants(pid)...)
+	tree := Tree(pid)
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) && anyAlive(tree) {
+	for time.Now().Before(deadline) && AnyAlive(tree) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, p := range tree {
@@ -23,7 +23,11 @@ func StopTree(pid int, grace time.Duration) {
 	}
 }
 
-func anyAlive(pids []int) bool {
+// Tree lists pid and every process below it, from /proc.
+func Tree(pid int) []int { return append([]int{pid}, descendants(pid)...) }
+
+// AnyAlive reports whether any of pids still runs (a zombie does not).
+func AnyAlive(pids []int) bool {
 	for _, p := range pids {
 		if syscall.Kill(p, 0) == nil {
 			if b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {

@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -65,8 +67,10 @@ func Serve(ctx context.Context, o ServeOptions) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "serve", target, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// The server dies with whoever started it: a killed worker (or test) leaves no model server
+	// behind. SIGTERM lets `bentoml serve` stop its workers, which live in sessions of their own.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := startOnLivingThread(cmd); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("bentoml serve: %w", err)
 	}
@@ -126,6 +130,9 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	return fmt.Errorf("not ready within %s: %v", timeout, last)
 }
 
+// Pid is the `bentoml serve` process's.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Alive reports whether the server process still runs.
 func (s *Server) Alive() bool {
 	select {
@@ -140,6 +147,33 @@ func (s *Server) Alive() bool {
 func (s *Server) Stop() {
 	StopTree(s.cmd.Process.Pid, 10*time.Second)
 	<-s.done
+}
+
+// spawns carries commands to the one goroutine that starts servers. The kernel sends Pdeathsig
+// when the thread that forked the child exits, not the process (golang/go#27505): that goroutine
+// is locked to its thread for good, so the thread lives exactly as long as the process.
+var (
+	spawns       = make(chan spawn)
+	spawnerStart sync.Once
+)
+
+type spawn struct {
+	cmd *exec.Cmd
+	err chan error
+}
+
+func startOnLivingThread(cmd *exec.Cmd) error {
+	spawnerStart.Do(func() {
+		go func() {
+			runtime.LockOSThread() // never unlocked
+			for s := range spawns {
+				s.err <- s.cmd.Start()
+			}
+		}()
+	})
+	s := spawn{cmd: cmd, err: make(chan error, 1)}
+	spawns <- s
+	return <-s.err
 }
 
 func freePort() (int, error) {

@@ -29,11 +29,15 @@ address=127.0.0.1:$TEMPORAL_PORT
 mlflow_uri=http://127.0.0.1:$MLFLOW_PORT
 
 stop() {
+  # The worker goes first and is waited for (its stop timeout, then -9): the model servers it
+  # started stop with it (each is told by the kernel when its starter dies).
   for p in "$demo"/worker.pid "$demo"/*.pid; do
     [ -f "$p" ] || continue
-    kill "$(cat "$p")" 2>/dev/null || true
+    pid=$(cat "$p")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$p"
-    sleep 1
   done
   bash infra/scripts/prometheus.sh stop "$demo/prometheus" >/dev/null 2>&1 || true
   bash infra/cluster/cluster.sh stop >/dev/null 2>&1 || true
