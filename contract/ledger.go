@@ -34,6 +34,7 @@ const (
 	VerdictPromoted     = "promoted"
 	VerdictReverted     = "reverted"
 	VerdictRestored     = "restored"
+	VerdictArchived     = "archived" // a stage_change: the predecessor left Production for Archived
 	VerdictAborted      = "aborted"
 	VerdictFound        = "found"
 )

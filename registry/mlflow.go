@@ -21,6 +21,8 @@ const (
 	TagStageActor     = "temporaldeployer.stage_actor"
 	TagStageUpdatedAt = "temporaldeployer.stage_updated_at"
 	TagModelURI       = "temporaldeployer.model_uri" // the URI Register was given
+	// TagArchivedPredecessor, on a version in Production, is the version it archived taking it.
+	TagArchivedPredecessor = "temporaldeployer.archived_predecessor"
 )
 
 const searchPageSize = "1000"
@@ -158,10 +160,23 @@ func (m *MLflow) setStage(ctx context.Context, name, version string, change Stag
 	if err := m.setStageTags(ctx, mv, stage, change); err != nil {
 		return mv, err
 	}
+	var archived, restored string
+	if stage == contract.StageProduction {
+		if archived, err = m.archiveHolder(ctx, mv, change); err != nil {
+			return mv, err
+		}
+	}
 	if err := m.moveAliases(ctx, mv, stageAlias(stage)); err != nil {
 		return mv, err
 	}
-	return m.getVersion(ctx, name, version)
+	if stage != contract.StageProduction && change.Restore != "" {
+		if restored, err = m.restoreProduction(ctx, mv, change); err != nil {
+			return mv, err
+		}
+	}
+	out, err := m.getVersion(ctx, name, version)
+	out.archived, out.restored = archived, restored
+	return out, err
 }
 
 func (m *MLflow) setStageTags(ctx context.Context, mv mlflowVersion, stage contract.Stage, ch StageChange) error {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
@@ -49,6 +50,7 @@ func TestMLflowIntegration(t *testing.T) {
 		{"ResolveRegisteredURIs", (*itest).resolveRegisteredURIs},
 		{"RegisterOtherURIKinds", (*itest).registerOtherURIKinds},
 		{"AliasMovesAwayFromPreviousHolder", (*itest).aliasMovesAway},
+		{"ProductionArchivesItsPredecessorAndARevertGivesItBack", (*itest).productionLadder},
 		{"NotFound", (*itest).notFound},
 		{"MissingSourceIsAnError", (*itest).missingSource},
 	} {
@@ -181,6 +183,54 @@ func (it *itest) aliasMovesAway() {
 	if _, err := it.r.SetStage(it.ctx, "churn", "2", StageChange{Stage: "Live"}); err == nil {
 		it.Error("SetStage accepted an unknown stage")
 	}
+}
+
+// productionLadder: taking Production archives the version that held it (before, it kept its
+// Production tag: two Production versions), a revert gives Production back, retries change
+// nothing, and a predecessor moved elsewhere since is left alone. Leaves no production alias.
+func (it *itest) productionLadder() {
+	set := func(version string, ch StageChange) Version {
+		it.Helper()
+		v, err := it.r.SetStage(it.ctx, "churn", version, ch)
+		if err != nil {
+			it.Fatalf("SetStage %s %+v: %v", version, ch, err)
+		}
+		return v
+	}
+	want := func(version string, stage contract.Stage, aliases string) {
+		it.Helper()
+		v, err := it.r.Get(it.ctx, "churn", version)
+		if err != nil || v.Stage != stage || strings.Join(v.Aliases, ",") != aliases {
+			it.Errorf("churn/%s = %+v, %v; want %s with aliases [%s]", version, v, err, stage, aliases)
+		}
+	}
+	prod := StageChange{Stage: contract.StageProduction, Reason: "promote", Actor: "wf-5"}
+	if v := set("1", prod); v.Archived != "" {
+		it.Errorf("first Production archived %q, want none", v.Archived)
+	}
+	for range 2 { // the second time is a retry: same answer, nothing moves
+		if v := set("2", prod); v.Archived != "1" || v.Stage != contract.StageProduction {
+			it.Errorf("SetStage churn/2 Production = %+v, want it to archive version 1", v)
+		}
+		want("1", contract.StageArchived, "")
+		want("2", contract.StageProduction, "production")
+	}
+	it.wantTag("churn", "1", TagStageReason, "superseded in Production by version 2")
+	revert := StageChange{Stage: contract.StageShadow, Reason: "canary failed", Actor: "wf-5", Restore: "1"}
+	for range 2 {
+		if v := set("2", revert); v.Restored != "1" || v.Stage != contract.StageShadow {
+			it.Errorf("revert of churn/2 = %+v, want version 1 given Production back", v)
+		}
+		want("1", contract.StageProduction, "production")
+		want("2", contract.StageShadow, "shadow")
+	}
+	set("3", prod) // archives 1
+	set("1", StageChange{Stage: contract.StageStaging, Reason: "moved by hand"})
+	if v := set("3", StageChange{Stage: contract.StageNone, Restore: "1"}); v.Restored != "" {
+		it.Errorf("revert restored %q, a predecessor moved to Staging since: want none", v.Restored)
+	}
+	want("1", contract.StageStaging, "staging")
+	set("1", StageChange{Stage: contract.StageNone})
 }
 
 func (it *itest) notFound() {

@@ -139,6 +139,8 @@ type mlflowVersion struct {
 	Description string   `json:"description"`
 	Tags        []tagKV  `json:"tags"`
 	Aliases     []string `json:"aliases"`
+	// what SetStage did to another version (see Version.Archived and Version.Restored)
+	archived, restored string
 }
 
 func (mv mlflowVersion) tag(key string) string {
@@ -158,7 +160,7 @@ func (mv mlflowVersion) toVersion() (Version, error) {
 	aliases := append([]string(nil), mv.Aliases...)
 	sort.Strings(aliases)
 	return Version{Name: mv.Name, Version: mv.Version, Source: mv.Source, RunID: mv.RunID,
-		Stage: stage, Aliases: aliases, Description: mv.Description}, nil
+		Stage: stage, Aliases: aliases, Description: mv.Description, Archived: mv.archived, Restored: mv.restored}, nil
 }
 
 func versionLess(a, b mlflowVersion) bool {

@@ -19,6 +19,10 @@ type Version struct {
 	Stage       contract.Stage `json:"stage"`
 	Aliases     []string       `json:"aliases,omitempty"`
 	Description string         `json:"description,omitempty"`
+	// Set by SetStage: the version this change archived as it took Production from it, or the one
+	// it gave Production back to as it reverted a change that had (StageChange.Restore).
+	Archived string `json:"archived,omitempty"`
+	Restored string `json:"restored,omitempty"`
 }
 
 // StageChange says who moved a version and why, kept as tags beside the stage.
@@ -26,6 +30,9 @@ type StageChange struct {
 	Stage  contract.Stage
 	Reason string
 	Actor  string // e.g. the workflow ID
+	// Restore, on a change that moves a version out of Production (a revert), names the version
+	// the change into Production archived: it gets Production back, unless another version holds it.
+	Restore string `json:",omitempty"`
 }
 
 // Registry is the model registry.
@@ -38,7 +45,8 @@ type Registry interface {
 	// Idempotent: a version already registered from the same URI is returned instead.
 	Register(ctx context.Context, name, modelURI string, tags map[string]string) (Version, error)
 	// SetStage moves a version to a stage: the stage alias points at it and its stage tag is set.
-	// Idempotent.
+	// Taking Production archives the version that held it (seed 000's ladder: Production →
+	// Archived); change.Restore gives Production back on a revert. Idempotent.
 	SetStage(ctx context.Context, name, version string, change StageChange) (Version, error)
 	// Get reads one version.
 	Get(ctx context.Context, name, version string) (Version, error)

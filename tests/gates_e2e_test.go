@@ -19,6 +19,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/harness/load"
 	"github.com/temporaldeployer/temporaldeployer/kube"
+	reg "github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
@@ -32,6 +33,7 @@ type gatesWorld struct {
 	st       *store.SQL
 	cs       kubernetes.Interface
 	k        *kube.Kubernetes
+	reg      *reg.MLflow
 	ns, name string
 	models   []realparts.LoggedModel
 }
@@ -73,6 +75,9 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 		"DEPLOYER_CANARY_HOLD_MIN=5s", "DEPLOYER_CANARY_HOLD_DEFAULT="+gatesCanaryHold.String(),
 		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_CANARY_SAMPLE_EVERY=3s", "DEPLOYER_CANARY_WARMUP=3s", "DEPLOYER_SCALE_DOWN_DELAY=2s")
 	var err error
+	if g.reg, err = reg.NewMLflow(ml); err != nil {
+		t.Fatal(err)
+	}
 	if g.st, err = store.Open(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
@@ -165,4 +170,13 @@ func (g *gatesWorld) decisions(t *testing.T, id, gate string) []store.Decision {
 		}
 	}
 	return out
+}
+
+// wantStage checks a version's stage and aliases in MLflow.
+func (g *gatesWorld) wantStage(t *testing.T, version string, stage contract.Stage, aliases string) {
+	t.Helper()
+	v, err := g.reg.Get(context.Background(), g.name, version)
+	if err != nil || v.Stage != stage || strings.Join(v.Aliases, ",") != aliases {
+		t.Errorf("%s v%s in MLflow: %+v, %v; want %s with aliases [%s]", g.name, version, v, err, stage, aliases)
+	}
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 // TestGatesEndToEnd (real Prometheus, real model servers, real MLflow, the local control plane,
@@ -55,6 +57,14 @@ func TestGatesEndToEnd(t *testing.T) {
 		if s, found, err := g.k.Current(context.Background(), g.name, "production"); err != nil || !found || s.ModelVersion != "2" {
 			t.Errorf("stable after promotion: %+v %v %v", s, found, err)
 		}
+		// Seed 000's ladder: v1 left Production for Archived as v2 took it, and the ledger says so.
+		g.wantStage(t, "1", contract.StageArchived, "")
+		g.wantStage(t, "2", contract.StageProduction, "production")
+		if ds := g.decisions(t, v2, contract.GateStageChange); !slices.ContainsFunc(ds, func(d store.Decision) bool {
+			return d.Verdict == contract.VerdictArchived && d.Inputs["version"] == "1"
+		}) {
+			t.Errorf("stage_change entries %+v: want v1 archived", ds)
+		}
 		t.Logf("history of a full production rollout (staging → measured shadow → approval → 4 analysed canary steps): %d events",
 			len(g.history(t, v2)))
 	})
@@ -66,6 +76,9 @@ func TestGatesEndToEnd(t *testing.T) {
 		if c := g.rolledBack(t, v3); c["p99_ms"].(float64) < 150 {
 			t.Errorf("failed analysis numbers %v: want the slow canary's p99", c)
 		}
+		// The revert gave Production back to v2 (before, Production was left with no version).
+		g.wantStage(t, "2", contract.StageProduction, "production")
+		g.wantStage(t, "3", contract.StageShadow, "shadow")
 	})
 	t.Run("v4: a canary that cannot predict fails its probe as soon as it takes traffic, and is rolled back", func(t *testing.T) {
 		_, err := g.deploy(t, v4, g.models[3])
@@ -73,6 +86,7 @@ func TestGatesEndToEnd(t *testing.T) {
 			t.Fatalf("v4: %v, want AnalysisFailed from the canary's probe", err)
 		}
 		g.rolledBack(t, v4)
+		g.wantStage(t, "2", contract.StageProduction, "production")
 		steps := g.decisions(t, v4, contract.GateCanaryAnalysis)
 		if last := steps[len(steps)-1]; last.Source != contract.SourceProbe || last.Inputs["probe"] == nil {
 			t.Errorf("the failing step was not judged by the probe: %s %v", last.Source, last.Inputs)

@@ -42,6 +42,9 @@ type world struct {
 	unhealthy  map[string]bool   // health URL → fails
 	lockHeldBy string
 	deployErr  error
+	// inProduction is the version PromoteStage archives when this one takes Production ("": none).
+	inProduction string
+	promotes     []activities.PromoteRequest
 
 	// Measured gates: what HoldShadow, MeasureCanary and FindShadowEvidence answer.
 	shadowHold func(activities.ShadowHoldRequest) (activities.ShadowMeasurement, error)        // nil: a good hold
@@ -111,8 +114,13 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	})
 	env.OnActivity(a.PromoteStage, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.PromoteRequest) (registry.Version, error) {
 		count("PromoteStage")
+		wd.promotes = append(wd.promotes, r)
 		wd.registered, wd.stage = true, r.Change.Stage
-		return registry.Version{Name: r.ModelName, Version: "1", Stage: wd.stage}, nil
+		v := registry.Version{Name: r.ModelName, Version: "1", Stage: wd.stage, Restored: r.Change.Restore}
+		if r.Change.Stage == contract.StageProduction {
+			v.Archived = wd.inProduction
+		}
+		return v, nil
 	})
 	env.OnActivity(a.PackageModel, mock.Anything, mock.Anything).Return(func(_ context.Context, r packaging.Request) (packaging.Artifact, error) {
 		count("PackageModel")

@@ -24,6 +24,9 @@ type liveRung struct {
 	// before is what the cluster ran in the environment before this run changed it (gates v3),
 	// nil when nothing ran there: compensation puts it back.
 	before *kube.Spec
+	// archived is the version that held Production until this run took it (archived by the
+	// registry): a revert gives it back.
+	archived string
 }
 
 // registerModel (node 1) resolves the model URI to its registry version without changing
@@ -154,13 +157,18 @@ func (w *run) promoteStage(ctx workflow.Context, rung contract.Stage) error {
 		w.outcome(ctx, NodePromoteStage, rung, "failed", err.Error())
 		return err
 	}
-	w.live = &liveRung{rung: rung, prevStage: prev, promoted: true}
+	w.live = &liveRung{rung: rung, prevStage: prev, promoted: true, archived: v.Archived}
 	v.Description = reason
 	w.version, w.registered = v, true
 	w.setStage(ctx, rung)
-	d := w.decision(ctx, "stage_change", "promoted", reason, "registry", w.info.WorkflowExecution.ID,
-		map[string]any{"from": prev, "to": rung, "version": v.Version})
-	if err := w.record(ctx, store.Change{Registry: w.registryEntry(ctx, ""), Decisions: []store.Decision{d}}); err != nil {
+	ds := []store.Decision{w.decision(ctx, contract.GateStageChange, contract.VerdictPromoted, reason, contract.SourceRegistry, w.info.WorkflowExecution.ID,
+		map[string]any{"from": prev, "to": rung, "version": v.Version})}
+	if v.Archived != "" { // seed 000's ladder: the predecessor leaves Production for Archived
+		ds = append(ds, w.decision(ctx, contract.GateStageChange, contract.VerdictArchived, fmt.Sprintf("version %s: Production → Archived, superseded by version %s",
+			v.Archived, v.Version), contract.SourceRegistry, w.info.WorkflowExecution.ID,
+			map[string]any{"from": contract.StageProduction, "to": contract.StageArchived, "version": v.Archived, "superseded_by": v.Version}))
+	}
+	if err := w.record(ctx, store.Change{Registry: w.registryEntry(ctx, ""), Decisions: ds}); err != nil {
 		return err
 	}
 	w.outcome(ctx, NodePromoteStage, rung, "ok", reason)

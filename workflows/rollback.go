@@ -111,7 +111,7 @@ func (w *run) compensate(ctx workflow.Context, cause error) error {
 	}
 	if lv.promoted {
 		req := activities.PromoteRequest{ModelName: w.version.Name, Version: w.version.Version,
-			Change: registry.StageChange{Stage: lv.prevStage, Actor: w.info.WorkflowExecution.ID,
+			Change: registry.StageChange{Stage: lv.prevStage, Actor: w.info.WorkflowExecution.ID, Restore: lv.archived,
 				Reason: fmt.Sprintf("reverted %s → %s: %s", lv.rung, lv.prevStage, verdict)}}
 		var v registry.Version
 		if err := w.exec(ctx, short("revert stage to "+string(lv.prevStage)), a.PromoteStage, req, &v); err != nil {
@@ -119,8 +119,13 @@ func (w *run) compensate(ctx workflow.Context, cause error) error {
 		}
 		w.setStage(ctx, lv.prevStage)
 		change.Registry = w.registryEntry(ctx, "")
-		change.Decisions = append(change.Decisions, w.decision(ctx, "stage_change", "reverted", req.Change.Reason,
-			"registry", w.info.WorkflowExecution.ID, map[string]any{"from": lv.rung, "to": lv.prevStage}))
+		change.Decisions = append(change.Decisions, w.decision(ctx, contract.GateStageChange, contract.VerdictReverted, req.Change.Reason,
+			contract.SourceRegistry, w.info.WorkflowExecution.ID, map[string]any{"from": lv.rung, "to": lv.prevStage}))
+		if v.Restored != "" {
+			change.Decisions = append(change.Decisions, w.decision(ctx, contract.GateStageChange, contract.VerdictRestored,
+				fmt.Sprintf("version %s: Archived → Production, given back by the revert", v.Restored), contract.SourceRegistry,
+				w.info.WorkflowExecution.ID, map[string]any{"from": contract.StageArchived, "to": contract.StageProduction, "version": v.Restored}))
+		}
 	}
 	w.live = nil
 	w.outcome(ctx, w.status.Node, lv.rung, verdict, cause.Error()+"; rolled back")
