@@ -58,6 +58,9 @@ type Status struct {
 	Approval     *ApproveSignal `json:"approval,omitempty"`
 	Abort        *AbortSignal   `json:"abort,omitempty"`
 	Nodes        []NodeOutcome  `json:"nodes"`
+	// IgnoredSignals counts the signals the run ignored (not awaited, not allowed, undecodable,
+	// repeated); the first 20 are also in Nodes.
+	IgnoredSignals int `json:"ignored_signals,omitempty"`
 }
 
 // NodeOutcome is one node's result so far.

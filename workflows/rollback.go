@@ -91,7 +91,11 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 // the ledger records why. rules.Rungs completed earlier in the run stay as they are.
 func (w *run) compensate(ctx workflow.Context, cause error) error {
 	verdict := verdictWord(w.abort != nil, "aborted", "failed")
-	decisions := []store.Decision{w.decision(ctx, "run_outcome", verdict, cause.Error(), "workflow", w.actor(), nil)}
+	var inputs map[string]any
+	if w.status.IgnoredSignals > 0 {
+		inputs = map[string]any{"ignored_signals": w.status.IgnoredSignals}
+	}
+	decisions := []store.Decision{w.decision(ctx, contract.GateRunOutcome, verdict, cause.Error(), contract.SourceWorkflow, w.actor(), inputs)}
 	lv := w.live
 	if lv == nil {
 		w.outcome(ctx, w.status.Node, "", verdict, cause.Error())

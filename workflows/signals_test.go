@@ -1,8 +1,12 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -153,6 +157,83 @@ func TestShadowHold(t *testing.T) {
 			for _, row := range wd.rows {
 				if row.Status != store.StatusAborted {
 					t.Errorf("deployment row %s status %s, want aborted", row.DeploymentID, row.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestSignalsNeverDroppedSilently: a signal whose payload does not decode is noted in the status
+// (the SDK dropped it with a log line only), an undecodable abort still aborts, and a flood of
+// ignored signals is counted but only the first ignoredSignalsNoted are kept in the status.
+func TestSignalsNeverDroppedSilently(t *testing.T) {
+	cases := []struct {
+		name        string
+		send        func(env *testsuite.TestWorkflowEnvironment)
+		wantErr     string
+		wantIgnored int
+		wantNoted   int
+		wantIn      string // in the last ignored note, or in the error
+	}{
+		{"an approval that does not decode is noted, a good one then approves", func(env *testsuite.TestWorkflowEnvironment) {
+			env.SignalWorkflow(contract.SignalApprove, "yes please")
+			env.SignalWorkflow(contract.SignalApprove, map[string]any{"approver": 42})
+			env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
+		}, "", 2, 2, "payload does not decode"},
+		{"an abort that does not decode still aborts", func(env *testsuite.TestWorkflowEnvironment) {
+			env.SignalWorkflow(contract.SignalAbort, []int{1, 2})
+		}, contract.ErrAborted, 0, 0, "does not decode"},
+		{"a repeated abort is noted", func(env *testsuite.TestWorkflowEnvironment) {
+			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "bob"})
+			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "carol"})
+		}, contract.ErrAborted, 1, 1, `abort by "carol" ignored`},
+		{"strangers, then an abort: the run_outcome entry counts them", func(env *testsuite.TestWorkflowEnvironment) {
+			for range 3 {
+				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "mallory@example.com"})
+			}
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "bob"}) }, time.Minute)
+		}, contract.ErrAborted, 3, 3, "not in allowed_approvers"},
+		{"a flood of approvals from strangers is counted, the status keeps 20", func(env *testsuite.TestWorkflowEnvironment) {
+			for i := range 500 {
+				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: fmt.Sprintf("mallory%d@example.com", i)})
+			}
+			env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
+		}, "", 500, ignoredSignalsNoted, "not in allowed_approvers"},
+	}
+	var s suite
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wd := newWorld()
+			wd.stage, wd.registered = contract.StageShadow, true
+			env := s.env(t, wd)
+			wd.evidence = measuredEvidence(env.Now())
+			in := productionPromote()
+			in.AllowedApprovers = []string{"alice@example.com"}
+			env.RegisterDelayedCallback(func() { tc.send(env) }, time.Hour)
+			env.ExecuteWorkflow(contract.WorkflowType, in)
+			_, err := result(t, env)
+			st := status(t, env)
+			if got := errType(err); got != tc.wantErr {
+				t.Fatalf("error type %q (%v), want %q", got, err, tc.wantErr)
+			}
+			var noted []contract.NodeOutcome
+			for _, n := range st.Nodes {
+				if n.Outcome == "ignored" {
+					noted = append(noted, n)
+				}
+			}
+			if st.IgnoredSignals != tc.wantIgnored || len(noted) != tc.wantNoted {
+				t.Fatalf("ignored %d, noted %d; want %d and %d", st.IgnoredSignals, len(noted), tc.wantIgnored, tc.wantNoted)
+			}
+			if len(noted) > 0 && !strings.Contains(noted[len(noted)-1].Detail, tc.wantIn) {
+				t.Errorf("last note %q does not say %q", noted[len(noted)-1].Detail, tc.wantIn)
+			}
+			if len(noted) == 0 && tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantIn) {
+				t.Errorf("error %q does not say %q", err, tc.wantIn)
+			}
+			for _, d := range wd.decisions {
+				if d.Gate == contract.GateRunOutcome && strings.HasPrefix(tc.name, "strangers") && fmt.Sprint(d.Inputs["ignored_signals"]) != fmt.Sprint(tc.wantIgnored) {
+					t.Errorf("run_outcome inputs %v: want ignored_signals %d", d.Inputs, tc.wantIgnored)
 				}
 			}
 		})

@@ -26,6 +26,13 @@ const (
 	gatesP99Tail = workflow.Version(4)
 )
 
+// changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only
+// when one arrives). Before, the SDK dropped it and the run went on.
+const (
+	changeAbortUndecodable   = "abort-undecodable"
+	abortUndecodableHonoured = workflow.Version(1)
+)
+
 // gatesVersion records (or replays) which gates this run uses.
 func gatesVersion(ctx workflow.Context) workflow.Version {
 	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesP99Tail)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -12,7 +13,8 @@ import (
 )
 
 // listenForSignals keeps the latest abort and, while approval is awaited, the first approval
-// from an allowed approver. Everything else is noted in the status, never silently dropped.
+// from an allowed approver. Everything else is noted in the status, never silently dropped; a
+// payload that does not decode too (the SDK would drop it with a log line).
 func (w *run) listenForSignals(ctx workflow.Context) {
 	approveCh := workflow.GetSignalChannel(ctx, contract.SignalApprove)
 	abortCh := workflow.GetSignalChannel(ctx, contract.SignalAbort)
@@ -21,24 +23,50 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
 				var s contract.ApproveSignal
-				c.Receive(ctx, &s)
+				if err := receive(ctx, c, &s); err != nil {
+					w.ignoreSignal(ctx, contract.SignalApprove, "approval ignored: payload does not decode: "+err.Error())
+					return
+				}
 				w.onApprove(ctx, s)
 			})
 			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
 				var s contract.AbortSignal
-				c.Receive(ctx, &s)
-				if s.RequestedBy == "" {
-					s.RequestedBy = "unknown"
+				if err := receive(ctx, c, &s); err != nil {
+					if workflow.GetVersion(ctx, changeAbortUndecodable, workflow.DefaultVersion, abortUndecodableHonoured) == workflow.DefaultVersion {
+						w.ignoreSignal(ctx, contract.SignalAbort, "abort ignored: payload does not decode: "+err.Error())
+						return
+					}
+					s = contract.AbortSignal{Reason: "an abort whose payload does not decode (" + err.Error() + ")"}
 				}
-				if w.abort == nil {
-					w.abort = &s
-					w.status.Abort = &s
-					workflow.GetLogger(ctx).Warn("abort received", "by", s.RequestedBy, "reason", s.Reason)
-				}
+				w.onAbort(ctx, s)
 			})
 			sel.Select(ctx)
 		}
 	})
+}
+
+// receive takes the next signal off c as it was sent and decodes it into valuePtr.
+func receive(ctx workflow.Context, c workflow.ReceiveChannel, valuePtr any) error {
+	var raw converter.RawValue
+	c.Receive(ctx, &raw)
+	if raw.Payload() == nil {
+		return nil // no payload: the zero value
+	}
+	return converter.GetDefaultDataConverter().FromPayload(raw.Payload(), valuePtr)
+}
+
+// onAbort keeps the first abort; later ones are noted as ignored.
+func (w *run) onAbort(ctx workflow.Context, s contract.AbortSignal) {
+	if s.RequestedBy == "" {
+		s.RequestedBy = "unknown"
+	}
+	if w.abort != nil {
+		w.ignoreSignal(ctx, contract.SignalAbort, fmt.Sprintf("abort by %q ignored: already aborting", s.RequestedBy))
+		return
+	}
+	w.abort = &s
+	w.status.Abort = &s
+	workflow.GetLogger(ctx).Warn("abort received", "by", s.RequestedBy, "reason", s.Reason)
 }
 
 func (w *run) onApprove(ctx workflow.Context, s contract.ApproveSignal) {
@@ -54,12 +82,23 @@ func (w *run) onApprove(ctx workflow.Context, s contract.ApproveSignal) {
 		reason = "already approved"
 	}
 	if reason != "" {
-		w.outcome(ctx, "approve_signal", "", "ignored", fmt.Sprintf("approval by %q ignored: %s", s.Approver, reason))
-		workflow.GetLogger(ctx).Warn("approval ignored", "approver", s.Approver, "reason", reason)
+		w.ignoreSignal(ctx, contract.SignalApprove, fmt.Sprintf("approval by %q ignored: %s", s.Approver, reason))
 		return
 	}
 	w.approval = &s
 	w.status.Approval = &s
+}
+
+// ignoredSignalsNoted bounds what the status keeps of ignored signals: the first ones are noted
+// in full, the rest only counted, so a flood of signals cannot grow the status without bound.
+const ignoredSignalsNoted = 20
+
+func (w *run) ignoreSignal(ctx workflow.Context, name, detail string) {
+	w.status.IgnoredSignals++
+	if w.status.IgnoredSignals <= ignoredSignalsNoted {
+		w.outcome(ctx, name+"_signal", "", "ignored", detail)
+	}
+	workflow.GetLogger(ctx).Warn("signal ignored", "signal", name, "detail", detail, "ignored", w.status.IgnoredSignals)
 }
 
 // What a run can be waiting for, as shown by the status query.
