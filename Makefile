@@ -1,5 +1,5 @@
 # TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
-.PHONY: demo demo-stop test bootstrap worker bench postgres-start postgres-stop vet cluster cluster-stop
+.PHONY: demo demo-stop test bootstrap worker bench fuzz postgres-start postgres-stop vet cluster cluster-stop
 
 demo: bootstrap
 	bash infra/scripts/demo.sh
@@ -18,6 +18,10 @@ worker:
 
 bench: bootstrap
 	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/
+
+# Fuzz targets (input decoding and normalisation, names, signal payloads), FUZZTIME each (10m).
+fuzz:
+	bash infra/scripts/fuzz.sh
 
 vet:
 	go vet ./...

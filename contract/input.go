@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -92,6 +94,9 @@ func (in *Input) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// plainField is a field name shown unquoted in errors.
+var plainField = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
 func describeDecodeError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
@@ -102,7 +107,11 @@ func describeDecodeError(err error) string {
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Sprintf("%s: unknown field", strings.Trim(f, `"`))
+		name, err := strconv.Unquote(f)
+		if err != nil || !plainField.MatchString(name) {
+			name = f // quoted as encoding/json gave it: an empty key or one with spaces stays readable
+		}
+		return fmt.Sprintf("%s: unknown field", name)
 	}
 	return "input: " + msg
 }

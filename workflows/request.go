@@ -21,6 +21,7 @@ const MaxDeploymentNameLen = 40
 
 var (
 	dns1123Label   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dns1035Label   = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`) // from gates version 4: Service names need it
 	bentoNamePart  = regexp.MustCompile(`^[a-z0-9]([-._a-z0-9]*[a-z0-9])?$`)
 	modelURIScheme = regexp.MustCompile(`^(runs:/|models:/|mlflow-artifacts:/|file://|/|s3://|gs://|wasbs://|abfss://|hdfs://|dbfs:/|https?://)`)
 )
@@ -49,13 +50,16 @@ type Request struct {
 // Normalize checks an input against the contract and the policy and applies defaults. Its error
 // is an InvalidInput ApplicationError naming the first bad field.
 func Normalize(in contract.Input, p config.Policy) (Request, error) {
-	return normalizeAt(in, p, gatesMeasured)
+	return normalizeAt(in, p, gatesLatest)
 }
 
 // normalizeAt normalizes as the workflow version in force does: runs started before the gates were
 // measured replay without the evidence and canary bounds, which their recorded policy lacks.
 func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (Request, error) {
 	r, field, msg := normalize(in, p)
+	if field == "" && version >= gatesP99Tail && !dns1035Label.MatchString(in.DeploymentName) {
+		field, msg = "deployment_name", fmt.Sprintf("%q must start with a letter: it names Kubernetes Services (DNS-1035 labels)", in.DeploymentName)
+	}
 	if field == "" && version >= gatesMeasured {
 		field, msg = r.applyGates(in, p)
 	}

@@ -49,6 +49,8 @@ func invalidInputs() []invalidCase {
 		{"deployment_name uppercase", "deployment_name", func(in *contract.Input) { in.DeploymentName = "Fraud-Detector" }, nil, ""},
 		{"deployment_name underscore", "deployment_name", func(in *contract.Input) { in.DeploymentName = "fraud_detector" }, nil, ""},
 		{"deployment_name leading dash", "deployment_name", func(in *contract.Input) { in.DeploymentName = "-fraud" }, nil, ""},
+		// found by FuzzNormalize: its Services would be no DNS-1035 labels
+		{"deployment_name leading digit", "deployment_name", func(in *contract.Input) { in.DeploymentName = "9fraud" }, nil, ""},
 		{"deployment_name trailing dash", "deployment_name", func(in *contract.Input) { in.DeploymentName = "fraud-" }, nil, ""},
 		{"deployment_name dot", "deployment_name", func(in *contract.Input) { in.DeploymentName = "fraud.detector" }, nil, ""},
 		{"deployment_name 41 chars", "deployment_name", func(in *contract.Input) { in.DeploymentName = strings.Repeat("a", 41) }, nil, ""},

@@ -24,6 +24,8 @@ const (
 	// gatesP99Tail: the p99 at the end of a hold is judged only over rules.P99MinRequests (200)
 	// canary requests, so one slow request cannot fail a step; runs at gatesOwnedOnly keep 100.
 	gatesP99Tail = workflow.Version(4)
+	// gatesLatest is what new runs get.
+	gatesLatest = gatesP99Tail
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only
@@ -35,5 +37,5 @@ const (
 
 // gatesVersion records (or replays) which gates this run uses.
 func gatesVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesP99Tail)
+	return workflow.GetVersion(ctx, changeGates, workflow.DefaultVersion, gatesLatest)
 }

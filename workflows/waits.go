@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -22,16 +23,16 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
-				var s contract.ApproveSignal
-				if err := receive(ctx, c, &s); err != nil {
+				s, err := receive[contract.ApproveSignal](ctx, c)
+				if err != nil {
 					w.ignoreSignal(ctx, contract.SignalApprove, "approval ignored: payload does not decode: "+err.Error())
 					return
 				}
 				w.onApprove(ctx, s)
 			})
 			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
-				var s contract.AbortSignal
-				if err := receive(ctx, c, &s); err != nil {
+				s, err := receive[contract.AbortSignal](ctx, c)
+				if err != nil {
 					if workflow.GetVersion(ctx, changeAbortUndecodable, workflow.DefaultVersion, abortUndecodableHonoured) == workflow.DefaultVersion {
 						w.ignoreSignal(ctx, contract.SignalAbort, "abort ignored: payload does not decode: "+err.Error())
 						return
@@ -45,14 +46,24 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	})
 }
 
-// receive takes the next signal off c as it was sent and decodes it into valuePtr.
-func receive(ctx workflow.Context, c workflow.ReceiveChannel, valuePtr any) error {
+// receive takes the next signal off c as it was sent and decodes it.
+func receive[T any](ctx workflow.Context, c workflow.ReceiveChannel) (T, error) {
 	var raw converter.RawValue
 	c.Receive(ctx, &raw)
-	if raw.Payload() == nil {
-		return nil // no payload: the zero value
+	return decodeSignal[T](raw.Payload())
+}
+
+// decodeSignal decodes a signal's payload: no payload is the zero value; one that does not decode
+// is an error and the zero value, never a half-filled signal.
+func decodeSignal[T any](p *commonpb.Payload) (T, error) {
+	var v, zero T
+	if p == nil {
+		return zero, nil
 	}
-	return converter.GetDefaultDataConverter().FromPayload(raw.Payload(), valuePtr)
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
+		return zero, err
+	}
+	return v, nil
 }
 
 // onAbort keeps the first abort; later ones are noted as ignored.
