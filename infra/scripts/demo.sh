@@ -99,13 +99,14 @@ go build -o "$demo/tdctl" ./cmd/tdctl
 cat <<TXT
    Shortened for the demo (the production defaults in brackets):
      shadow hold $SHADOW_HOLD [24h], sampled every 10s [5m], needing 500 requests [1000];
-     canary holds 15s [10m], at least 10 canary requests per analysis [50].
-   The harness slows v3's canary (TD_FAULT_LATENCY_MS=400 on its model server) so its analysis fails.
+     canary holds 15s [10m], at least 10 canary requests per analysis [50], extended up to 6 times [3]
+     (a p99 is judged over 200 canary requests, whatever the minimum).
+   The harness slows v3's canary (TD_FAULT_LATENCY_MS=200 on its model server) so its analysis fails.
 TXT
 export DATABASE_URL="$demo/deployer.db"
 TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=loopback-harness DEPLOYER_HARNESS_DIR="$demo/harness" \
-  DEPLOYER_HARNESS_TARGETS="$root/$demo/harness/targets.json" DEPLOYER_HARNESS_FAULTS="3/canary:TD_FAULT_LATENCY_MS=400" \
+  DEPLOYER_HARNESS_TARGETS="$root/$demo/harness/targets.json" DEPLOYER_HARNESS_FAULTS="3/canary:TD_FAULT_LATENCY_MS=200" \
   DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
   DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
@@ -122,7 +123,7 @@ KUBECONFIG="$kubeconfig" "$demo/loadgen" -targets "$root/$demo/harness/targets.j
   >"$demo/loadgen.log" 2>&1 &
 echo $! >"$demo/loadgen.pid"
 
-common="\"experiment_id\":\"$experiment\",\"deployment_name\":\"$name\",\"validation_metrics\":{\"accuracy\":0.93},\"success_criteria_met\":true,\"requested_by\":\"demo@example.com\",\"resources\":{\"cpu\":\"500m\",\"memory\":\"512Mi\"},\"canary_analysis\":{\"min_requests\":10}"
+common="\"experiment_id\":\"$experiment\",\"deployment_name\":\"$name\",\"validation_metrics\":{\"accuracy\":0.93},\"success_criteria_met\":true,\"requested_by\":\"demo@example.com\",\"resources\":{\"cpu\":\"500m\",\"memory\":\"512Mi\"},\"canary_analysis\":{\"min_requests\":10,\"max_extensions\":6}"
 tctl() { "$bin/temporal" "$@" --address "$address"; }
 execute() { # id, json
   echo "\$ temporal workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id $1 --input '$2'"
