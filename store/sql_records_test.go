@@ -199,11 +199,21 @@ func testDecisionOrder(t *testing.T, databaseURL string) {
 	}
 }
 
+// commitDeployments commits each row in its own change, in order.
+func commitDeployments(t *testing.T, s *store.SQL, deps ...store.Deployment) {
+	t.Helper()
+	for _, d := range deps {
+		if err := s.Commit(context.Background(), store.Change{Deployment: &d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func testLastKnownGood(t *testing.T, databaseURL string) {
 	ctx := context.Background()
 	s := openStore(t, databaseURL)
 	const name, env = "fraud-detector", "production"
-	for _, d := range []store.Deployment{
+	commitDeployments(t, s,
 		deployment("older-good", name, env, store.StatusHealthy, base),
 		deployment("newest-good", name, env, store.StatusHealthy, base.Add(2*time.Hour)),
 		deployment("newer-failed", name, env, store.StatusFailed, base.Add(3*time.Hour)),
@@ -211,11 +221,7 @@ func testLastKnownGood(t *testing.T, databaseURL string) {
 		deployment("middle-good", name, env, store.StatusHealthy, base.Add(time.Hour)),
 		deployment("other-env", name, "staging", store.StatusHealthy, base.Add(5*time.Hour)),
 		deployment("other-name", "churn-model", env, store.StatusHealthy, base.Add(5*time.Hour)),
-	} {
-		if err := s.Commit(ctx, store.Change{Deployment: &d}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	for _, tc := range []struct{ exclude, want string }{
 		{"", "newest-good"},
 		{"newer-failed", "newest-good"},
@@ -242,7 +248,7 @@ func testSuperseded(t *testing.T, databaseURL string) {
 	ctx := context.Background()
 	s := openStore(t, databaseURL)
 	const name, env = "fraud-detector", "production"
-	for _, d := range []store.Deployment{
+	commitDeployments(t, s,
 		deployment("v1", name, env, store.StatusHealthy, base),
 		deployment("v2-failed", name, env, store.StatusFailed, base.Add(time.Hour)),
 		deployment("staging-v1", name, "staging", store.StatusHealthy, base),
@@ -250,11 +256,7 @@ func testSuperseded(t *testing.T, databaseURL string) {
 		deployment("v3", name, env, store.StatusHealthy, base.Add(3*time.Hour)),
 		deployment("v2-late", name, env, store.StatusHealthy, base.Add(2*time.Hour)), // written after v3
 		deployment("v3", name, env, store.StatusHealthy, base.Add(3*time.Hour)),      // a retried write: no-op
-	} {
-		if err := s.Commit(ctx, store.Change{Deployment: &d}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	want := map[string]string{"v1": store.StatusSuperseded, "v2-failed": store.StatusFailed, "staging-v1": store.StatusHealthy,
 		"other-name": store.StatusHealthy, "v3": store.StatusHealthy, "v2-late": store.StatusSuperseded}
 	for id, status := range want {

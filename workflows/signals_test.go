@@ -19,6 +19,18 @@ func productionPromote() contract.Input {
 	return in
 }
 
+// waitingPromotion is a production promote of a version in Shadow with measured evidence, which
+// waits for an approval from allowed (anyone, if empty).
+func waitingPromotion(t *testing.T, s *suite, allowed []string) (*world, *testsuite.TestWorkflowEnvironment, contract.Input) {
+	wd := newWorld()
+	wd.stage, wd.registered = contract.StageShadow, true
+	env := s.env(t, wd)
+	wd.evidence = measuredEvidence(env.Now())
+	in := productionPromote()
+	in.AllowedApprovers = allowed
+	return wd, env, in
+}
+
 // TestApprovalWait: approve, abort and the deadline at virtual times inside the approval wait.
 func TestApprovalWait(t *testing.T) {
 	cases := []struct {
@@ -41,12 +53,7 @@ func TestApprovalWait(t *testing.T) {
 	var s suite
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wd := newWorld()
-			wd.stage, wd.registered = contract.StageShadow, true
-			env := s.env(t, wd)
-			wd.evidence = measuredEvidence(env.Now())
-			in := productionPromote()
-			in.AllowedApprovers = tc.allowed
+			wd, env, in := waitingPromotion(t, &s, tc.allowed)
 			var during contract.Status
 			env.RegisterDelayedCallback(func() { during = status(t, env) }, 30*time.Minute)
 			if tc.approveAt > 0 {
@@ -203,12 +210,7 @@ func TestSignalsNeverDroppedSilently(t *testing.T) {
 	var s suite
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wd := newWorld()
-			wd.stage, wd.registered = contract.StageShadow, true
-			env := s.env(t, wd)
-			wd.evidence = measuredEvidence(env.Now())
-			in := productionPromote()
-			in.AllowedApprovers = []string{"alice@example.com"}
+			wd, env, in := waitingPromotion(t, &s, []string{"alice@example.com"})
 			env.RegisterDelayedCallback(func() { tc.send(env) }, time.Hour)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			_, err := result(t, env)
