@@ -40,7 +40,9 @@ type world struct {
 	deployed   *kube.Spec        // what the cluster runs as every environment's stable, if set
 	readErr    error             // CheckRollbackAvailability fails with it, if set
 	unhealthy  map[string]bool   // health URL → fails
-	lockHeldBy string
+	lockHeldBy string            // every environment's lock is held by this workflow, if set
+	heldBy     map[string]string // environment → the workflow holding its lock
+	locks      []string          // "claim <env>", "release <env>" and "restore <env>", in order
 	deployErr  error
 	// inProduction is the version PromoteStage archives when this one takes Production ("": none).
 	inProduction string
@@ -87,13 +89,18 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	})
 	env.OnActivity(a.Claim, mock.Anything, mock.Anything).Return(func(_ context.Context, l store.Lock) error {
 		count("Claim")
+		wd.locks = append(wd.locks, "claim "+l.Environment)
 		if wd.lockHeldBy != "" && wd.lockHeldBy != l.WorkflowID {
 			return contract.NewError(contract.ErrConcurrentDeployment, "held by %s", wd.lockHeldBy)
 		}
+		if by := wd.heldBy[l.Environment]; by != "" && by != l.WorkflowID {
+			return contract.NewError(contract.ErrConcurrentDeployment, "%s held by %s", l.Environment, by)
+		}
 		return nil
 	})
-	env.OnActivity(a.Release, mock.Anything, mock.Anything).Return(func(context.Context, store.Lock) error {
+	env.OnActivity(a.Release, mock.Anything, mock.Anything).Return(func(_ context.Context, l store.Lock) error {
 		count("Release")
+		wd.locks = append(wd.locks, "release "+l.Environment)
 		return nil
 	})
 	env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, c store.Change) error {
@@ -145,6 +152,7 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	env.OnActivity(a.RestoreWorkload, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RestoreRequest) (kube.Rollout, error) {
 		count("RestoreWorkload")
 		wd.restores = append(wd.restores, r)
+		wd.locks = append(wd.locks, "restore "+r.Environment)
 		return rollout(r.Environment, "stable"), nil
 	})
 	env.OnActivity(a.CheckHealth, mock.Anything, mock.Anything).Return(func(_ context.Context, t probe.Target) (probe.Result, error) {

@@ -24,8 +24,11 @@ const (
 	// gatesP99Tail: the p99 at the end of a hold is judged only over rules.P99MinRequests (200)
 	// canary requests, so one slow request cannot fail a step; runs at gatesOwnedOnly keep 100.
 	gatesP99Tail = workflow.Version(4)
+	// gatesRungLocks: a deploy also holds the lock of each environment below its target while it
+	// changes it (locks.go); runs before it hold only the target's.
+	gatesRungLocks = workflow.Version(5)
 	// gatesLatest is what new runs get.
-	gatesLatest = gatesP99Tail
+	gatesLatest = gatesRungLocks
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only

@@ -48,7 +48,8 @@ type run struct {
 	registered   bool
 	rungs        []contract.Stage
 	artifact     packaging.Artifact
-	live         *liveRung // what this run changed on the rung in progress, to undo on failure
+	live         *liveRung   // what this run changed on the rung in progress, to undo on failure
+	rungLock     *store.Lock // the rung's environment lock, when it is not the target's (locks.go)
 	deployment   store.Deployment
 	health       bool
 	rollout      kube.Rollout // where the rung's workload answers
@@ -98,6 +99,7 @@ func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
 		return contract.Output{}, err
 	}
 	defer w.release(ctx, lock)
+	defer w.releaseRung(ctx) // after a failed rung's compensation
 
 	err = w.nodes(ctx)
 	if err != nil {
@@ -135,6 +137,9 @@ func (w *run) walkRung(ctx workflow.Context, rung contract.Stage) error {
 	if err := w.validateRung(ctx, rung); err != nil {
 		return err
 	}
+	if err := w.claimRung(ctx, rung); err != nil {
+		return err
+	}
 	if err := w.promoteStage(ctx, rung); err != nil {
 		return err
 	}
@@ -150,7 +155,11 @@ func (w *run) walkRung(ctx workflow.Context, rung contract.Stage) error {
 	if err := w.checkHealth(ctx, rung); err != nil {
 		return err
 	}
-	return w.finishRung(ctx, rung)
+	if err := w.finishRung(ctx, rung); err != nil {
+		return err
+	}
+	w.releaseRung(ctx)
+	return nil
 }
 
 func (w *run) loadPolicy(ctx workflow.Context) error {
