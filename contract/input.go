@@ -71,6 +71,7 @@ type CanaryAnalysis struct {
 	MinRequests          *float64 `json:"min_requests,omitempty"`
 	MaxExtensions        *int     `json:"max_extensions,omitempty"`
 	MaxSourceErrors      *int     `json:"max_source_errors,omitempty"`
+	P99ToleranceMS       *float64 `json:"p99_tolerance_ms,omitempty"`
 }
 
 // Threshold bounds one validation metric; either side may be absent.

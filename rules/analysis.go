@@ -18,13 +18,18 @@ type AnalysisCriteria struct {
 	MinRequests          float64 `json:"min_requests"`            // fewer canary requests: inconclusive
 	MaxExtensions        int     `json:"max_extensions"`          // inconclusive holds extended at most this often per step
 	MaxSourceErrors      int     `json:"max_source_errors"`       // metric-source failures tolerated per step
+	// P99ToleranceMS: the relative p99 bar fails only when the canary's p99 is also this much above
+	// stable's. The latency histogram cannot tell finer differences apart: with bucket bounds at 10
+	// and 25 ms a couple of requests at 11 ms put a p99 at 15 ms, "1.5× stable's 9.9 ms".
+	P99ToleranceMS float64 `json:"p99_tolerance_ms,omitempty"`
 }
 
 // DefaultAnalysis are the analysis defaults: seed 000's production bars (1 %, 150 ms), the canary
-// no worse than stable by half a point of error rate or 1.5× in p99, Kayenta's 50 points.
+// no worse than stable by half a point of error rate or 1.5× (and 25 ms, the widest bucket below
+// 150 ms) in p99, Kayenta's 50 points.
 func DefaultAnalysis() AnalysisCriteria {
 	return AnalysisCriteria{MaxErrorRate: 0.01, MaxP99MS: 150, MaxErrorRateIncrease: 0.005, MaxP99Ratio: 1.5,
-		MinRequests: 50, MaxExtensions: 3, MaxSourceErrors: 2}
+		MinRequests: 50, MaxExtensions: 3, MaxSourceErrors: 2, P99ToleranceMS: 25}
 }
 
 // CheckAnalysis validates criteria, naming the first bad field.
@@ -44,6 +49,8 @@ func CheckAnalysis(c AnalysisCriteria) (field, msg string) {
 		return "max_extensions", fmt.Sprintf("%d must be in [0, 100]", c.MaxExtensions)
 	case c.MaxSourceErrors < 0 || c.MaxSourceErrors > 100:
 		return "max_source_errors", fmt.Sprintf("%d must be in [0, 100]", c.MaxSourceErrors)
+	case !(c.P99ToleranceMS >= 0 && c.P99ToleranceMS <= 600000):
+		return "p99_tolerance_ms", fmt.Sprintf("%g must be in [0, 600000]", c.P99ToleranceMS)
 	}
 	return "", ""
 }
@@ -104,9 +111,10 @@ func judgeCanary(canary, stable Sample, c AnalysisCriteria, p99Min float64) Cana
 			fails = append(fails, fmt.Sprintf("canary error rate %.4g exceeds stable's %.4g by %.4g, more than %g",
 				canary.ErrorRate, stable.ErrorRate, inc, c.MaxErrorRateIncrease))
 		}
-		if !canary.NoLatency && !fewForP99 && !stable.NoLatency && stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio {
-			fails = append(fails, fmt.Sprintf("canary p99 %.4gms is above %g× stable's %.4gms",
-				canary.P99MS, c.MaxP99Ratio, stable.P99MS))
+		if !canary.NoLatency && !fewForP99 && !stable.NoLatency && stable.P99MS > 0 && canary.P99MS > stable.P99MS*c.MaxP99Ratio &&
+			canary.P99MS-stable.P99MS > c.P99ToleranceMS {
+			fails = append(fails, fmt.Sprintf("canary p99 %.4gms is above %g× stable's %.4gms (and more than %gms above it)",
+				canary.P99MS, c.MaxP99Ratio, stable.P99MS, c.P99ToleranceMS))
 		}
 	}
 	switch {

@@ -11,7 +11,7 @@ import (
 // TestRulesDefaultAnalysis pins the defaults the boundary cases below are written against.
 func TestRulesDefaultAnalysis(t *testing.T) {
 	want := AnalysisCriteria{MaxErrorRate: 0.01, MaxP99MS: 150, MaxErrorRateIncrease: 0.005, MaxP99Ratio: 1.5,
-		MinRequests: 50, MaxExtensions: 3, MaxSourceErrors: 2}
+		MinRequests: 50, MaxExtensions: 3, MaxSourceErrors: 2, P99ToleranceMS: 25}
 	if got := DefaultAnalysis(); got != want {
 		t.Fatalf("DefaultAnalysis() = %+v, want %+v", got, want)
 	}
@@ -93,6 +93,20 @@ func TestRulesJudgeCanary(t *testing.T) {
 		{"p99 ratio above the bar fails",
 			with(canary, func(s *Sample) { s.P99MS = 120.1 }), with(stable, func(s *Sample) { s.P99MS = 80 }),
 			def, contract.VerdictFailed, []string{"120.1"}, 0, ""},
+		// ... and only when the canary is also P99ToleranceMS (25) above stable (exclusive). The first
+		// case is TestGatesEndToEnd's healthy canary: a couple of requests past the 10 ms bucket bound.
+		{"p99 1.5× stable but within the tolerance passes (15.25 against 9.868)",
+			with(canary, func(s *Sample) { s.P99MS = 15.25 }), with(stable, func(s *Sample) { s.P99MS = 9.868 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"tolerance 0 (runs before gates version 5): the same fails",
+			with(canary, func(s *Sample) { s.P99MS = 15.25 }), with(stable, func(s *Sample) { s.P99MS = 9.868 }),
+			crit(func(c *AnalysisCriteria) { c.P99ToleranceMS = 0 }), contract.VerdictFailed, []string{"15.25"}, 0, ""},
+		{"2.25× stable, exactly 25 ms above it, passes",
+			with(canary, func(s *Sample) { s.P99MS = 45 }), with(stable, func(s *Sample) { s.P99MS = 20 }),
+			def, contract.VerdictPassed, nil, 0, ""},
+		{"2.255× stable, 25.1 ms above it, fails",
+			with(canary, func(s *Sample) { s.P99MS = 45.1 }), with(stable, func(s *Sample) { s.P99MS = 20 }),
+			def, contract.VerdictFailed, []string{"45.1"}, 0, ""},
 
 		// Stable too small (or without data): the relative bars are not applied, and a note says so.
 		// The canary here would break both relative bars (increase 0.009, p99 140 > 1.5 × 10).
@@ -210,6 +224,11 @@ func TestRulesCheckAnalysis(t *testing.T) {
 		{"max_p99_ratio too large", func(c *AnalysisCriteria) { c.MaxP99Ratio = 100.01 }, "max_p99_ratio"},
 		{"max_p99_ratio 1 passes", func(c *AnalysisCriteria) { c.MaxP99Ratio = 1 }, ""},
 		{"max_p99_ratio 100 passes", func(c *AnalysisCriteria) { c.MaxP99Ratio = 100 }, ""},
+
+		{"p99_tolerance_ms negative", func(c *AnalysisCriteria) { c.P99ToleranceMS = -1 }, "p99_tolerance_ms"},
+		{"p99_tolerance_ms NaN", func(c *AnalysisCriteria) { c.P99ToleranceMS = nan }, "p99_tolerance_ms"},
+		{"p99_tolerance_ms too large", func(c *AnalysisCriteria) { c.P99ToleranceMS = 600001 }, "p99_tolerance_ms"},
+		{"p99_tolerance_ms 0 passes", func(c *AnalysisCriteria) { c.P99ToleranceMS = 0 }, ""},
 
 		{"min_requests 0", func(c *AnalysisCriteria) { c.MinRequests = 0 }, "min_requests"},
 		{"min_requests negative", func(c *AnalysisCriteria) { c.MinRequests = -50 }, "min_requests"},

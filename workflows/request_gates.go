@@ -57,6 +57,7 @@ func (r *Request) applyAnalysis(in *contract.CanaryAnalysis, p config.CanaryPoli
 		setF(&c.MinRequests, in.MinRequests)
 		setI(&c.MaxExtensions, in.MaxExtensions)
 		setI(&c.MaxSourceErrors, in.MaxSourceErrors)
+		setF(&c.P99ToleranceMS, in.P99ToleranceMS)
 	}
 	if f, m := rules.CheckAnalysis(c); f != "" {
 		return "canary_analysis." + f, m

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -364,5 +365,28 @@ func TestRequestJSONNotAnObject(t *testing.T) {
 			_, err := normalizeJSON(t, raw)
 			wantInvalid(t, err, "input")
 		})
+	}
+}
+
+// TestP99ToleranceByVersion: the relative p99 bar's tolerance is 25 ms (or the input's) from gates
+// version 5; runs before it replay with none.
+func TestP99ToleranceByVersion(t *testing.T) {
+	five := 5.0
+	with := input()
+	with.CanaryAnalysis = &contract.CanaryAnalysis{P99ToleranceMS: &five}
+	for _, tc := range []struct {
+		name    string
+		in      contract.Input
+		version workflow.Version
+		want    float64
+	}{
+		{"default", input(), gatesLatest, 25},
+		{"input", with, gatesLatest, 5},
+		{"gates version 4 replays without", input(), gatesP99Tail, 0},
+	} {
+		r, err := normalizeAt(tc.in, config.DefaultPolicy(), tc.version)
+		if err != nil || r.Analysis.P99ToleranceMS != tc.want {
+			t.Errorf("%s: tolerance %g (%v), want %g", tc.name, r.Analysis.P99ToleranceMS, err, tc.want)
+		}
 	}
 }

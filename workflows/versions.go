@@ -25,7 +25,8 @@ const (
 	// canary requests, so one slow request cannot fail a step; runs at gatesOwnedOnly keep 100.
 	gatesP99Tail = workflow.Version(4)
 	// gatesRungLocks: a deploy also holds the lock of each environment below its target while it
-	// changes it (locks.go); runs before it hold only the target's.
+	// changes it (locks.go); runs before it hold only the target's. And the relative p99 bar needs
+	// the canary's p99 also rules.AnalysisCriteria.P99ToleranceMS above stable's (0 before).
 	gatesRungLocks = workflow.Version(5)
 	// gatesLatest is what new runs get.
 	gatesLatest = gatesRungLocks
