@@ -69,8 +69,8 @@ func Serve(ctx context.Context, o ServeOptions) (*Server, error) {
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, logFile, logFile
 	// The server dies with whoever started it: a killed worker (or test) leaves no model server
 	// behind. SIGTERM lets `bentoml serve` stop its workers, which live in sessions of their own.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := startOnLivingThread(cmd); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := StartTied(cmd); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("bentoml serve: %w", err)
 	}
@@ -162,7 +162,13 @@ type spawn struct {
 	err chan error
 }
 
-func startOnLivingThread(cmd *exec.Cmd) error {
+// StartTied starts cmd so that it gets SIGTERM when this process dies, however it dies (Pdeathsig,
+// Linux): a killed worker or test binary leaves none of its servers behind.
+func StartTied(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
 	spawnerStart.Do(func() {
 		go func() {
 			runtime.LockOSThread() // never unlocked

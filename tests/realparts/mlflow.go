@@ -71,7 +71,7 @@ func StartMLflow(t testing.TB) string {
 		"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "PYTHONUNBUFFERED=1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartTied(cmd); err != nil { // a killed test binary leaves no MLflow behind
 		logFile.Close()
 		t.Fatalf("mlflow: start %s: %v", bin, err)
 	}

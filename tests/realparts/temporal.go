@@ -119,7 +119,7 @@ func StartWorker(t testing.TB, env ...string) *Worker {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartTied(cmd); err != nil { // a killed test binary leaves no worker (nor its model servers)
 		t.Fatal(err)
 	}
 	w := &Worker{cmd: cmd, Log: logPath, t: t}
