@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
 )
@@ -70,8 +69,7 @@ func (m *MLflow) restoreProduction(ctx context.Context, mv mlflowVersion, ch Sta
 	if err := m.setStageTags(ctx, prev, contract.StageProduction, back); err != nil {
 		return "", err
 	}
-	in := map[string]string{"name": mv.Name, "alias": alias, "version": prev.Version}
-	if err := m.call(ctx, "registered-models/alias", http.MethodPost, nil, in, nil); err != nil {
+	if err := m.moveAliases(ctx, prev, alias); err != nil {
 		return "", err
 	}
 	return prev.Version, nil

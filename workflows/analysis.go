@@ -118,12 +118,13 @@ func (w *run) judgeStep(ctx workflow.Context, st *stepAnalysis, req activities.C
 				"metrics source failed %d times (limit %d), last: %s", st.sourceErrors, c.MaxSourceErrors, m.SourceError)}}
 		}
 	} else {
-		v = rules.JudgeCanary(m.Canary, m.Stable, c)
 		switch {
 		case w.gates >= gatesP99Tail:
 			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c, rules.P99MinRequests)
 		case w.gates >= gatesOwnedOnly:
 			v = rules.JudgeCanaryP99(m.Canary, m.Stable, c, rules.P99MinRequestsGatesV3)
+		default:
+			v = rules.JudgeCanary(m.Canary, m.Stable, c)
 		}
 		if v.Outcome == contract.VerdictInconclusive {
 			st.extensions++

@@ -161,11 +161,12 @@ func (w *run) promoteStage(ctx workflow.Context, rung contract.Stage) error {
 	v.Description = reason
 	w.version, w.registered = v, true
 	w.setStage(ctx, rung)
-	ds := []store.Decision{w.decision(ctx, contract.GateStageChange, contract.VerdictPromoted, reason, contract.SourceRegistry, w.info.WorkflowExecution.ID,
+	actor := w.info.WorkflowExecution.ID
+	ds := []store.Decision{w.decision(ctx, contract.GateStageChange, contract.VerdictPromoted, reason, contract.SourceRegistry, actor,
 		map[string]any{"from": prev, "to": rung, "version": v.Version})}
 	if v.Archived != "" { // seed 000's ladder: the predecessor leaves Production for Archived
-		ds = append(ds, w.decision(ctx, contract.GateStageChange, contract.VerdictArchived, fmt.Sprintf("version %s: Production → Archived, superseded by version %s",
-			v.Archived, v.Version), contract.SourceRegistry, w.info.WorkflowExecution.ID,
+		archived := fmt.Sprintf("version %s: Production → Archived, superseded by version %s", v.Archived, v.Version)
+		ds = append(ds, w.decision(ctx, contract.GateStageChange, contract.VerdictArchived, archived, contract.SourceRegistry, actor,
 			map[string]any{"from": contract.StageProduction, "to": contract.StageArchived, "version": v.Archived, "superseded_by": v.Version}))
 	}
 	if err := w.record(ctx, store.Change{Registry: w.registryEntry(ctx, ""), Decisions: ds}); err != nil {
