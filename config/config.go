@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/approval"
 )
 
 // Config is the worker's configuration.
@@ -17,6 +19,9 @@ type Config struct {
 	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
 	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	// ApproversFile (DEPLOYER_APPROVERS_FILE, default none) is the approver policy, a JSON file (a
+	// mounted Secret or ConfigMap in a cluster); a malformed one stops the worker at start.
+	ApproversFile string
 	// Workers (DEPLOYER_WORKERS, default 1) is how many workers serve the task queue. A SQLite file
 	// belongs to one worker: its environment locks and known-good rows are not seen by another, so
 	// more than one worker needs a PostgreSQL DATABASE_URL (validate refuses SQLite).
@@ -70,6 +75,9 @@ type Policy struct {
 	Shadow                 ShadowCriteria `json:"shadow"`
 	Evidence               EvidencePolicy `json:"evidence"`
 	Canary                 CanaryPolicy   `json:"canary"`
+	// Approvals is the approver policy read from DEPLOYER_APPROVERS_FILE (README "Approvals"): who
+	// may approve which environment with which keys, how many, how old. Empty: no one can approve.
+	Approvals approval.Policy `json:"approvals"`
 	// Backends says which optional backends this worker has; filled in by the worker, not the env.
 	Backends Backends `json:"backends"`
 }
@@ -179,6 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.float("DEPLOYER_SHADOW_MAX_ERROR_RATE", &p.Shadow.MaxErrorRate)
 	r.float("DEPLOYER_SHADOW_MAX_P99_MS", &p.Shadow.MaxP99MS)
 	r.gates(p, &c.Metrics)
+	r.approvers(&c.ApproversFile, &p.Approvals)
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -245,6 +254,21 @@ func (r *reader) raw(key string) (string, bool) {
 
 func (r *reader) fail(key, v string, err error) {
 	r.err = fmt.Errorf("%s=%q: %w", key, v, err)
+}
+
+// approvers reads the approver policy file named by DEPLOYER_APPROVERS_FILE.
+func (r *reader) approvers(path *string, dst *approval.Policy) {
+	const key = "DEPLOYER_APPROVERS_FILE"
+	r.str(key, path)
+	if *path == "" || r.err != nil {
+		return
+	}
+	p, err := approval.Load(*path)
+	if err != nil {
+		r.err = fmt.Errorf("%s=%s: %w", key, *path, err)
+		return
+	}
+	*dst = p
 }
 
 func (r *reader) str(key string, dst *string) {

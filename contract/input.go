@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Input is the workflow's one JSON argument: seed 000's ModelDeployerInput plus project additions,
@@ -120,10 +121,34 @@ func describeDecodeError(err error) string {
 // DecodeError reports a problem found while decoding the JSON input, if any.
 func (in Input) DecodeError() string { return in.decodeErr }
 
-// ApproveSignal is the `approve` signal's payload.
+// ApproveSignal is the payload of `approve`, sent as an Update (the caller learns at once whether
+// it was accepted) or as a signal. From gates version 6 an approval is Token, a compact JWS over
+// the approval claims (package approval, README "Approvals") signed by an approver's key in the
+// worker's approver policy; Approver, if given, must be the token's subject. Runs started earlier
+// take Approver as it is.
 type ApproveSignal struct {
-	Approver string `json:"approver"`
+	Approver string `json:"approver,omitempty"`
 	Comment  string `json:"comment,omitempty"`
+	Token    string `json:"token,omitempty"`
+}
+
+// ApprovalResult is the `approve` Update's answer when the approval is accepted; a rejection is an
+// Update failure of type ErrApprovalRejected whose message names the reason.
+type ApprovalResult struct {
+	Accepted  bool   `json:"accepted"`
+	Approver  string `json:"approver"`
+	Approvals int    `json:"approvals"` // distinct approvals accepted so far for the awaited environment
+	Required  int    `json:"required"`  // how many the approver policy needs there
+}
+
+// ApprovalRecord is one accepted approval, as the status shows it.
+type ApprovalRecord struct {
+	Approver    string      `json:"approver"`
+	Environment Environment `json:"environment"`
+	Comment     string      `json:"comment,omitempty"`
+	Via         string      `json:"via"` // update | signal
+	IssuedAt    time.Time   `json:"issued_at"`
+	At          time.Time   `json:"at"`
 }
 
 // AbortSignal is the `abort` signal's payload.

@@ -14,8 +14,11 @@ const (
 	TaskQueue = "model-deployments"
 	// WorkflowType is the registered name of the deployment workflow.
 	WorkflowType = "ModelDeployment"
-	// SignalApprove carries an ApproveSignal.
+	// SignalApprove carries an ApproveSignal, fire-and-forget.
 	SignalApprove = "approve"
+	// UpdateApprove carries an ApproveSignal and answers an ApprovalResult, or fails with
+	// ErrApprovalRejected naming why.
+	UpdateApprove = "approve"
 	// SignalAbort carries an AbortSignal.
 	SignalAbort = "abort"
 	// QueryStatus returns a Status.
@@ -62,6 +65,9 @@ const (
 	// ErrAnalysisFailed: the canary analysis judged the canary worse than allowed (or could not judge it
 	// within its limits); the canary was rolled back. The message carries the numbers.
 	ErrAnalysisFailed = "AnalysisFailed"
+	// ErrApprovalRejected: an `approve` Update was not accepted (its message starts with the reason
+	// code: unsigned, bad_signature, wrong_run, self_approval, …). The run goes on waiting.
+	ErrApprovalRejected = "ApprovalRejected"
 )
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.

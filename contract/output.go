@@ -1,6 +1,10 @@
 package contract
 
-import "time"
+import (
+	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/approval"
+)
 
 // Output is seed 000's ModelDeployerOutput.
 type Output struct {
@@ -59,8 +63,14 @@ type Status struct {
 	Abort        *AbortSignal   `json:"abort,omitempty"`
 	Nodes        []NodeOutcome  `json:"nodes"`
 	// IgnoredSignals counts the signals the run ignored (not awaited, not allowed, undecodable,
-	// repeated); the first 20 are also in Nodes.
+	// repeated) and the approvals it rejected; the first 20 are also in Nodes.
 	IgnoredSignals int `json:"ignored_signals,omitempty"`
+	// ApprovalRequest, while the run waits for approvals, is what an approval must be bound to:
+	// the claims an approver signs besides sub, iat, exp and comment.
+	ApprovalRequest   *approval.Binding `json:"approval_request,omitempty"`
+	ApprovalsRequired int               `json:"approvals_required,omitempty"`
+	Approvals         []ApprovalRecord  `json:"approvals,omitempty"` // accepted, every environment
+	RejectedApprovals int               `json:"rejected_approvals,omitempty"`
 }
 
 // NodeOutcome is one node's result so far.

@@ -24,13 +24,14 @@ import (
 
 // env is one backend's world: servers, a worker and the store it writes.
 type env struct {
-	tp      *realparts.Temporal
-	mlflow  string
-	dbURL   string
-	st      *store.SQL
-	model   realparts.LoggedModel
-	workEnv []string
-	worker  *realparts.Worker
+	tp        *realparts.Temporal
+	approvers realparts.Approvers
+	mlflow    string
+	dbURL     string
+	st        *store.SQL
+	model     realparts.LoggedModel
+	workEnv   []string
+	worker    *realparts.Worker
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -46,7 +47,7 @@ func TestEndToEnd(t *testing.T) {
 			if b.url == "" {
 				realparts.Require(t, "PostgreSQL (TEST_POSTGRES_URL)", errors.New("TEST_POSTGRES_URL is not set"))
 			}
-			e := &env{tp: tp, mlflow: mlflow, dbURL: b.url, model: model}
+			e := &env{tp: tp, mlflow: mlflow, dbURL: b.url, model: model, approvers: realparts.WriteApprovers(t)}
 			st, err := store.Open(context.Background(), b.url)
 			if err != nil {
 				t.Fatal(err)
@@ -54,7 +55,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			e.st = st
 			e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + b.url,
-				"DEPLOYER_LOG_LEVEL=debug",
+				"DEPLOYER_LOG_LEVEL=debug", e.approvers.Env(),
 				// These registry-only promote scenarios take the permissive policy's path: caller-supplied shadow
 				// evidence, recorded as such (the measured path runs in gates_e2e_test.go).
 				"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
@@ -76,6 +77,7 @@ func (e *env) scenarios(t *testing.T, name, skipName string) {
 	})
 	t.Run("abort during the approval wait; a concurrent run is refused", func(t *testing.T) { e.abortAndConcurrent(t, name) })
 	t.Run("worker crash during the approval wait", func(t *testing.T) { e.crashDuringWait(t, name) })
+	t.Run("approvals no one can forge; the Python service approves", func(t *testing.T) { e.forgedApprovals(t, "appr-"+name) })
 }
 
 func (e *env) input(name string, action contract.Action, target contract.Environment, shadow bool) map[string]any {
@@ -209,8 +211,7 @@ func (e *env) crashDuringWait(t *testing.T, name string) {
 	e.waitFor(t, id, "approval")
 	e.worker.Kill()
 	e.worker = realparts.StartWorker(t, e.workEnv...)
-	e.tp.CLI(t, "workflow", "signal", "--workflow-id", id, "--name", contract.SignalApprove,
-		"--input", `{"approver":"alice@example.com","comment":"shadow looks good"}`)
+	e.approve(t, id, "alice@example.com", "accepted: approvals 1 of 1")
 	out, err := e.result(t, id)
 	if err != nil || out.VersionRecord.Stage != contract.StageProduction {
 		t.Fatalf("out %+v err %v", out, err)

@@ -29,20 +29,21 @@ import (
 // the bounded load generator (a harness) sending real predictions split by the live canary weight
 // and copied to the shadow.
 type gatesWorld struct {
-	tp       *realparts.Temporal
-	st       *store.SQL
-	cs       kubernetes.Interface
-	k        *kube.Kubernetes
-	reg      *reg.MLflow
-	ns, name string
-	models   []realparts.LoggedModel
+	tp        *realparts.Temporal
+	st        *store.SQL
+	cs        kubernetes.Interface
+	k         *kube.Kubernetes
+	reg       *reg.MLflow
+	ns, name  string
+	models    []realparts.LoggedModel
+	approvers realparts.Approvers
 }
 
 const gatesCanaryHold = 15 * time.Second
 
 func startGatesWorld(t *testing.T) *gatesWorld {
 	realparts.RequireBentoML(t)
-	g := &gatesWorld{tp: realparts.StartTemporal(t), name: "fraud-gates"}
+	g := &gatesWorld{tp: realparts.StartTemporal(t), name: "fraud-gates", approvers: realparts.WriteApprovers(t)}
 	ml := realparts.StartMLflow(t)
 	kubeconfig := realparts.StartCluster(t)
 	oci := httptest.NewServer(registry.New())
@@ -64,7 +65,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 	db := filepath.Join(dir, "deployer.db")
 	realparts.StartWorker(t, "TEMPORAL_ADDRESS="+g.tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
 		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+g.ns, "DEPLOYER_ENDPOINTS=loopback-harness",
-		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"),
+		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"), g.approvers.Env(),
 		"DEPLOYER_HARNESS_TARGETS="+targets, "DEPLOYER_HARNESS_FAULTS=3/canary:TD_FAULT_LATENCY_MS=200,4/canary:TD_FAULT=error",
 		"DEPLOYER_PROMETHEUS_URL="+prom,
 		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
@@ -148,8 +149,11 @@ func (g *gatesWorld) approveWhenWaiting(t *testing.T, id string) {
 		v, err := g.tp.Client.QueryWorkflow(context.Background(), id, "", contract.QueryStatus)
 		var s contract.Status
 		if err == nil && v.Get(&s) == nil && s.WaitingFor == "approval" {
-			g.tp.CLI(t, "workflow", "signal", "--workflow-id", id, "--name", contract.SignalApprove,
-				"--input", `{"approver":"alice@example.com","comment":"measured shadow looks good"}`)
+			out, code := realparts.TDCtl(t, []string{"TEMPORAL_ADDRESS=" + g.tp.Address}, "approve", "-key",
+				g.approvers.Keys["bob@example.com"], "-approver", "bob@example.com", "-comment", "measured shadow looks good", id)
+			if code != 0 || !strings.Contains(out, "accepted: approvals 1 of 1") {
+				t.Fatalf("tdctl approve: exit %d\n%s", code, out)
+			}
 			return
 		}
 		time.Sleep(time.Second)

@@ -40,7 +40,7 @@ func TestCanary(t *testing.T) {
 			in := input()
 			in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
 			wd.evidence = measuredEvidence(env.Now())
-			approveAfter(env, time.Minute)
+			approveAfter(t, env, time.Minute)
 			var at20 contract.Status
 			env.RegisterDelayedCallback(func() { at20 = status(t, env) }, 14*time.Minute)
 			if tc.abortAt > 0 {
@@ -89,7 +89,7 @@ func TestFirstProductionDeploymentSkipsCanary(t *testing.T) {
 	in := input()
 	in.TargetEnvironment = contract.EnvProduction
 	wd.evidence = measuredEvidence(env.Now())
-	approveAfter(env, time.Minute)
+	approveAfter(t, env, time.Minute)
 	env.ExecuteWorkflow(contract.WorkflowType, in)
 	if _, err := result(t, env); err != nil {
 		t.Fatal(err)
@@ -159,6 +159,9 @@ func TestRollbackAction(t *testing.T) {
 			env := s.env(t, wd)
 			in := input()
 			in.DeploymentAction, in.TargetEnvironment = contract.ActionRollback, contract.EnvProduction
+			if tc.known != nil {
+				approveAfter(t, env, time.Minute) // a production rollback needs an approval (gates version 6)
+			}
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			out, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {

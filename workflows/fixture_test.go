@@ -60,6 +60,7 @@ type world struct {
 func newWorld() *world {
 	p := config.DefaultPolicy()
 	p.Backends = config.Backends{Packager: true, Cluster: true, Metrics: true}
+	p.Approvals = testApprovers(1, false)
 	return &world{policy: p, stage: contract.StageNone, calls: map[string]int{}, rows: map[string]store.Deployment{}, unhealthy: map[string]bool{}}
 }
 
@@ -276,10 +277,10 @@ func goodShadow(in *contract.Input) {
 }
 
 // errType returns the ApplicationError type at the root of a workflow error, or "".
-// approveAfter signals alice's approval d into the run.
-func approveAfter(env *testsuite.TestWorkflowEnvironment, d time.Duration) {
+// approveAfter signals alice's approval d into the run, signed for what the run then awaits.
+func approveAfter(t testing.TB, env *testsuite.TestWorkflowEnvironment, d time.Duration) {
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
+		env.SignalWorkflow(contract.SignalApprove, signedApproval(t, env, "alice@example.com"))
 	}, d)
 }
 

@@ -95,7 +95,7 @@ func productionRun(t *testing.T, wd *world, mutate func(*contract.Input)) error 
 	if mutate != nil {
 		mutate(&in)
 	}
-	approveAfter(env, time.Minute)
+	approveAfter(t, env, time.Minute)
 	env.ExecuteWorkflow(contract.WorkflowType, in)
 	_, err := result(t, env)
 	return err
@@ -313,7 +313,7 @@ func TestAbortDuringCanaryStep(t *testing.T) {
 		wd.evidence = measuredEvidence(env.Now())
 		in := input()
 		in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
-		approveAfter(env, time.Minute)
+		approveAfter(t, env, time.Minute)
 		env.RegisterDelayedCallback(func() {
 			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
 		}, at)

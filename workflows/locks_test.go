@@ -43,7 +43,7 @@ func TestRungLocks(t *testing.T) {
 			env := s.env(t, wd)
 			in := input()
 			in.TargetEnvironment = contract.EnvProduction
-			approveAfter(env, 25*time.Hour)
+			approveAfter(t, env, 25*time.Hour)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			_, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {

@@ -99,7 +99,14 @@ func (w *run) validateRung(ctx workflow.Context, rung contract.Stage) error {
 			contract.ErrPromotionDenied, reason)
 	}
 	if rung != contract.StageProduction {
-		w.outcome(ctx, NodeValidatePromotion, rung, "ok", "ladder step allowed")
+		if !w.needsApproval(rung.Environment()) {
+			w.outcome(ctx, NodeValidatePromotion, rung, "ok", "ladder step allowed")
+			return nil
+		}
+		if err := w.awaitSigned(ctx, rung.Environment()); err != nil { // the approver policy names it
+			return err
+		}
+		w.outcome(ctx, NodeValidatePromotion, rung, "ok", "ladder step allowed; approved")
 		return nil
 	}
 	if err := w.shadowGate(ctx); err != nil {
@@ -112,11 +119,15 @@ func (w *run) validateRung(ctx workflow.Context, rung contract.Stage) error {
 	return nil
 }
 
-// awaitApproval waits for `approve` up to the approval timeout; abort ends the wait.
+// awaitApproval waits for `approve` up to the approval timeout; abort ends the wait. Runs before
+// gates version 6 take the approver's name as sent.
 func (w *run) awaitApproval(ctx workflow.Context, rung contract.Stage) error {
 	if !w.req.RequireApproval {
 		d := w.decision(ctx, "approval", "waived", "require_approval=false allowed by policy", "policy", w.req.RequestedBy, nil)
 		return w.record(ctx, store.Change{Decisions: []store.Decision{d}})
+	}
+	if w.gates >= gatesApprovalsSigned {
+		return w.awaitSigned(ctx, rung.Environment())
 	}
 	summary := fmt.Sprintf("await approval of %s v%s for %s (deadline %s)", w.version.Name, w.version.Version, rung, w.req.ApprovalTimeout)
 	ok, err := w.wait(ctx, waitApproval, summary, w.req.ApprovalTimeout, func() bool { return w.approval != nil })

@@ -62,7 +62,7 @@ func TestOnlyWhatItOwns(t *testing.T) {
 			}
 			env := s.env(t, wd)
 			wd.evidence = measuredEvidence(env.Now())
-			approveAfter(env, time.Minute)
+			approveAfter(t, env, time.Minute)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			_, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/temporaldeployer/temporaldeployer/approval"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/rules"
@@ -63,6 +65,9 @@ func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (
 	if field == "" && version >= gatesMeasured {
 		field, msg = r.applyGates(in, p)
 	}
+	if field == "" && version >= gatesApprovalsSigned {
+		field, msg = approversSuffice(p.Approvals, r)
+	}
 	if field == "" && version < gatesRungLocks {
 		r.Analysis.P99ToleranceMS = 0 // runs before it judged the relative p99 bar without one
 	}
@@ -70,6 +75,38 @@ func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (
 		return Request{}, contract.NewError(contract.ErrInvalidInput, "%s: %s", field, msg)
 	}
 	return r, nil
+}
+
+// approversSuffice checks the approvers a run leaves for its target environment: allowed_approvers
+// may only narrow the worker's approver policy, and what is left (less the requester, unless the
+// policy lets them approve their own run) must be enough for the environment's rule, or the run
+// could never be approved.
+func approversSuffice(p approval.Policy, r Request) (field, msg string) {
+	env := string(r.Environment)
+	if len(r.AllowedApprovers) > 0 {
+		if i, m := p.Narrow(env, r.AllowedApprovers); i >= 0 {
+			return fmt.Sprintf("allowed_approvers[%d]", i), m + " (allowed_approvers may only narrow the worker's approver policy)"
+		}
+	}
+	rule, ok := p.Rule(env)
+	if !r.RequireApproval || !ok {
+		return "", ""
+	}
+	var left []string
+	for _, id := range p.Eligible(env) {
+		if (len(r.AllowedApprovers) == 0 || slices.Contains(r.AllowedApprovers, id)) && (id != r.RequestedBy || rule.AllowSelfApproval) {
+			left = append(left, id)
+		}
+	}
+	if len(left) >= rule.Required {
+		return "", ""
+	}
+	field = "requested_by"
+	if len(r.AllowedApprovers) > 0 {
+		field = "allowed_approvers"
+	}
+	return field, fmt.Sprintf("leaves %d approver(s) for %s %v (the requester %q may not approve their own run), and %s needs %d: "+
+		"the run could never be approved", len(left), env, left, r.RequestedBy, env, rule.Required)
 }
 
 func normalize(in contract.Input, p config.Policy) (r Request, field, msg string) {

@@ -13,6 +13,17 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
+// approveRollback waits, from gates version 6, for the approvals the policy needs before the
+// environment is rolled back to target, as before a promotion to it: the approval names the
+// version to be restored.
+func (w *run) approveRollback(ctx workflow.Context, target store.Deployment) error {
+	if w.gates < gatesApprovalsSigned || !w.needsApproval(w.req.Environment) {
+		return nil
+	}
+	w.version = registry.Version{Name: target.ModelName, Version: target.ModelVersion, Stage: contract.Stage(target.Stage)}
+	return w.awaitSigned(ctx, w.req.Environment)
+}
+
 // specOf rebuilds the spec of a recorded deployment, to restore it.
 // The store does not keep batch size and latency: the restored workload gets this request's.
 func specOf(d store.Deployment, workflowID string, batch, latencyMS int) *kube.Spec {
@@ -48,6 +59,9 @@ func (w *run) rollbackEnvironment(ctx workflow.Context) error {
 		reason := fmt.Sprintf("%s/%s has no earlier known-good deployment to restore", w.req.DeploymentName, env)
 		return w.deny(ctx, []store.Decision{w.decision(ctx, "rollback", "denied", reason, "records", w.req.RequestedBy, nil)},
 			contract.ErrNoKnownGood, reason)
+	}
+	if err := w.approveRollback(ctx, target.Target); err != nil {
+		return err
 	}
 	to := specOf(target.Target, w.info.WorkflowExecution.ID, w.req.MaxBatchSize, w.req.MaxLatencyMS)
 	to.DeploymentID = w.deploymentID(w.req.Environment)

@@ -47,8 +47,8 @@ func TestApprovalWait(t *testing.T) {
 		{"no approval: deadline", 0, "", 0, nil, contract.ErrApprovalTimeout, contract.StageShadow},
 		{"aborted while waiting", 0, "", 5 * time.Hour, nil, contract.ErrAborted, contract.StageShadow},
 		{"abort wins over a later approval", 10 * time.Hour, "alice@example.com", 2 * time.Hour, nil, contract.ErrAborted, contract.StageShadow},
-		{"approver not allowed is ignored", time.Hour, "mallory@example.com", 0, []string{"alice@example.com"}, contract.ErrApprovalTimeout, contract.StageShadow},
-		{"empty approver is ignored", time.Hour, "", 0, nil, contract.ErrApprovalTimeout, contract.StageShadow},
+		{"approver not allowed is ignored", time.Hour, "bob@example.com", 0, []string{"alice@example.com"}, contract.ErrApprovalTimeout, contract.StageShadow},
+		{"an unsigned approval is ignored", time.Hour, "unsigned", 0, nil, contract.ErrApprovalTimeout, contract.StageShadow},
 	}
 	var s suite
 	for _, tc := range cases {
@@ -58,7 +58,11 @@ func TestApprovalWait(t *testing.T) {
 			env.RegisterDelayedCallback(func() { during = status(t, env) }, 30*time.Minute)
 			if tc.approveAt > 0 {
 				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: tc.approver, Comment: "ok"})
+					a := contract.ApproveSignal{Approver: "alice@example.com", Comment: "ok"}
+					if tc.approver != "unsigned" {
+						a = signedApproval(t, env, tc.approver)
+					}
+					env.SignalWorkflow(contract.SignalApprove, a)
 				}, tc.approveAt)
 			}
 			if tc.abortAt > 0 {
@@ -78,8 +82,12 @@ func TestApprovalWait(t *testing.T) {
 				t.Errorf("status while waiting: %+v", during)
 			}
 			want := map[string]string{"": "approved", contract.ErrApprovalTimeout: "timed_out"}[tc.wantErr]
-			if got := wd.verdicts("approval"); want != "" && (len(got) != 1 || got[0] != want) {
-				t.Errorf("ledger approval %v, want %s", got, want)
+			rejected := 0
+			if tc.approveAt > 0 && tc.wantErr == contract.ErrApprovalTimeout {
+				rejected = 1
+			}
+			if got := wd.verdicts("approval"); want != "" && (len(got) != 1+rejected || got[len(got)-1] != want || countOf(got, "rejected") != rejected) {
+				t.Errorf("ledger approval %v, want %d rejected then %s", got, rejected, want)
 			}
 			if tc.wantErr == contract.ErrAborted {
 				if got := wd.verdicts("run_outcome"); len(got) != 1 || got[0] != "aborted" {
@@ -176,42 +184,42 @@ func TestShadowHold(t *testing.T) {
 func TestSignalsNeverDroppedSilently(t *testing.T) {
 	cases := []struct {
 		name        string
-		send        func(env *testsuite.TestWorkflowEnvironment)
+		send        func(t testing.TB, env *testsuite.TestWorkflowEnvironment)
 		wantErr     string
 		wantIgnored int
 		wantNoted   int
 		wantIn      string // in the last ignored note, or in the error
 	}{
-		{"an approval that does not decode is noted, a good one then approves", func(env *testsuite.TestWorkflowEnvironment) {
+		{"an approval that does not decode is noted, a good one then approves", func(t testing.TB, env *testsuite.TestWorkflowEnvironment) {
 			env.SignalWorkflow(contract.SignalApprove, "yes please")
 			env.SignalWorkflow(contract.SignalApprove, map[string]any{"approver": 42})
-			env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
+			env.SignalWorkflow(contract.SignalApprove, signedApproval(t, env, "alice@example.com"))
 		}, "", 2, 2, "payload does not decode"},
-		{"an abort that does not decode still aborts", func(env *testsuite.TestWorkflowEnvironment) {
+		{"an abort that does not decode still aborts", func(t testing.TB, env *testsuite.TestWorkflowEnvironment) {
 			env.SignalWorkflow(contract.SignalAbort, []int{1, 2})
 		}, contract.ErrAborted, 0, 0, "does not decode"},
-		{"a repeated abort is noted", func(env *testsuite.TestWorkflowEnvironment) {
+		{"a repeated abort is noted", func(t testing.TB, env *testsuite.TestWorkflowEnvironment) {
 			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "bob"})
 			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "carol"})
 		}, contract.ErrAborted, 1, 1, `abort by "carol" ignored`},
-		{"strangers, then an abort: the run_outcome entry counts them", func(env *testsuite.TestWorkflowEnvironment) {
+		{"strangers, then an abort: the run_outcome entry counts them", func(t testing.TB, env *testsuite.TestWorkflowEnvironment) {
 			for range 3 {
 				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "mallory@example.com"})
 			}
 			env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{RequestedBy: "bob"}) }, time.Minute)
-		}, contract.ErrAborted, 3, 3, "not in allowed_approvers"},
-		{"a flood of approvals from strangers is counted, the status keeps 20", func(env *testsuite.TestWorkflowEnvironment) {
+		}, contract.ErrAborted, 3, 3, "rejected: unsigned"},
+		{"a flood of approvals from strangers is counted, the status keeps 20", func(t testing.TB, env *testsuite.TestWorkflowEnvironment) {
 			for i := range 500 {
 				env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: fmt.Sprintf("mallory%d@example.com", i)})
 			}
-			env.SignalWorkflow(contract.SignalApprove, contract.ApproveSignal{Approver: "alice@example.com"})
-		}, "", 500, ignoredSignalsNoted, "not in allowed_approvers"},
+			env.SignalWorkflow(contract.SignalApprove, signedApproval(t, env, "alice@example.com"))
+		}, "", 500, ignoredSignalsNoted, "rejected: unsigned"},
 	}
 	var s suite
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			wd, env, in := waitingPromotion(t, &s, []string{"alice@example.com"})
-			env.RegisterDelayedCallback(func() { tc.send(env) }, time.Hour)
+			env.RegisterDelayedCallback(func() { tc.send(t, env) }, time.Hour)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			_, err := result(t, env)
 			st := status(t, env)

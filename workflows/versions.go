@@ -28,8 +28,13 @@ const (
 	// changes it (locks.go); runs before it hold only the target's. And the relative p99 bar needs
 	// the canary's p99 also rules.AnalysisCriteria.P99ToleranceMS above stable's (0 before).
 	gatesRungLocks = workflow.Version(5)
+	// gatesApprovalsSigned: an approval is a signed token verified against the worker's approver
+	// policy (approvals.go), by Update or signal; every environment the policy names waits for its
+	// approvals, a production rollback too, and rejected approvals go to the ledger. Runs before it
+	// take the approver's name as sent (onApprove).
+	gatesApprovalsSigned = workflow.Version(6)
 	// gatesLatest is what new runs get.
-	gatesLatest = gatesRungLocks
+	gatesLatest = gatesApprovalsSigned
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only

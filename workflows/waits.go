@@ -28,6 +28,10 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 					w.ignoreSignal(ctx, contract.SignalApprove, "approval ignored: payload does not decode: "+err.Error())
 					return
 				}
+				if w.gates >= gatesApprovalsSigned {
+					_, _ = w.judgeApproval(ctx, s, viaSignal) // a rejection is noted; a signal has no answer
+					return
+				}
 				w.onApprove(ctx, s)
 			})
 			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {

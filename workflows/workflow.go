@@ -36,13 +36,15 @@ var a *activities.Activities
 
 // run is one deployment's state.
 type run struct {
-	in       contract.Input
-	req      Request
-	policy   config.Policy
-	info     *workflow.Info
-	status   contract.Status
-	approval *contract.ApproveSignal
-	abort    *contract.AbortSignal
+	in         contract.Input
+	req        Request
+	policy     config.Policy
+	info       *workflow.Info
+	status     contract.Status
+	approval   *contract.ApproveSignal // runs before gates version 6
+	abort      *contract.AbortSignal
+	awaiting   *approvalWait    // the environment waiting for signed approvals (approvals.go)
+	rejections []store.Decision // rejected approvals not yet in the ledger (bounded)
 
 	version      registry.Version
 	registered   bool
@@ -69,6 +71,10 @@ func ModelDeployment(ctx workflow.Context, in contract.Input) (contract.Output, 
 	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (contract.Status, error) {
 		return w.status, nil
 	}); err != nil {
+		return contract.Output{}, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateApprove, w.approveUpdate,
+		workflow.UpdateHandlerOptions{Validator: validateApproval}); err != nil {
 		return contract.Output{}, err
 	}
 	w.listenForSignals(ctx)
@@ -99,7 +105,8 @@ func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
 		return contract.Output{}, err
 	}
 	defer w.release(ctx, lock)
-	defer w.releaseRung(ctx) // after a failed rung's compensation
+	defer w.releaseRung(ctx)      // after a failed rung's compensation
+	defer w.recordRejections(ctx) // approvals rejected outside an approval wait
 
 	err = w.nodes(ctx)
 	if err != nil {
@@ -170,8 +177,14 @@ func (w *run) loadPolicy(ctx workflow.Context) error {
 	return workflow.ExecuteLocalActivity(lctx, a.LoadPolicy).Get(lctx, &w.policy)
 }
 
-// preflight refuses, before any side effect, a run that needs a backend the worker lacks.
+// preflight refuses, before any side effect, a run that needs a backend the worker lacks (or,
+// from gates version 6, production approvals from a worker with no approver policy).
 func (w *run) preflight() error {
+	if w.gates >= gatesApprovalsSigned && w.req.RequireApproval && w.req.Environment == contract.EnvProduction &&
+		!w.policy.Approvals.Configured() {
+		return contract.NewError(contract.ErrBackendNotConfigured,
+			"no approver policy is configured on this worker (DEPLOYER_APPROVERS_FILE); a %s to production needs signed approvals", w.req.Action)
+	}
 	if w.req.Action == contract.ActionPromote {
 		return nil
 	}
@@ -205,6 +218,19 @@ func (w *run) fail(ctx workflow.Context, cause error) error {
 		workflow.GetLogger(ctx).Error("compensation failed", "error", err)
 	}
 	return cause
+}
+
+// recordRejections writes the rejected approvals no approval wait has recorded yet.
+func (w *run) recordRejections(ctx workflow.Context) {
+	decisions := w.takeRejections()
+	if len(decisions) == 0 {
+		return
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if err := w.record(dctx, store.Change{Decisions: decisions}); err != nil {
+		workflow.GetLogger(ctx).Error("rejected approvals not recorded", "error", err)
+	}
 }
 
 func (w *run) release(ctx workflow.Context, lock store.Lock) {

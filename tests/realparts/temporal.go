@@ -70,33 +70,36 @@ func (tp *Temporal) CLI(t testing.TB, args ...string) string {
 	return string(out)
 }
 
-var (
-	buildOnce sync.Once
-	workerBin string
-	buildErr  error
-)
+// binaries builds each of the project's commands once per test binary.
+var binaries = struct {
+	sync.Mutex
+	built map[string]string
+}{built: map[string]string{}}
+
+// Binary builds ./cmd/<name> once per test binary and returns its path.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	binaries.Lock()
+	defer binaries.Unlock()
+	if bin, ok := binaries.built[name]; ok {
+		return bin
+	}
+	dir, err := os.MkdirTemp("", "deployer-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
+	cmd.Dir = Root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
+	}
+	binaries.built[name] = bin
+	return bin
+}
 
 // WorkerBinary builds cmd/worker once per test binary.
-func WorkerBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "deployer-worker-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		workerBin = filepath.Join(dir, "worker")
-		cmd := exec.Command("go", "build", "-o", workerBin, "./cmd/worker")
-		cmd.Dir = Root()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/worker: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return workerBin
-}
+func WorkerBinary(t testing.TB) string { return Binary(t, "worker") }
 
 // Worker is a worker process.
 type Worker struct {
