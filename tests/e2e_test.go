@@ -76,8 +76,9 @@ func (e *env) scenarios(t *testing.T, name, skipName string) {
 		}
 	})
 	t.Run("abort during the approval wait; a concurrent run is refused", func(t *testing.T) { e.abortAndConcurrent(t, name) })
-	t.Run("worker crash during the approval wait", func(t *testing.T) { e.crashDuringWait(t, name) })
 	t.Run("approvals no one can forge; the Python service approves", func(t *testing.T) { e.forgedApprovals(t, "appr-"+name) })
+	// Last: the workers it restarts stop with its subtest.
+	t.Run("worker crash during the approval wait", func(t *testing.T) { e.crashDuringWait(t, name) })
 }
 
 func (e *env) input(name string, action contract.Action, target contract.Environment, shadow bool) map[string]any {

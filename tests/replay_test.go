@@ -2,8 +2,11 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/api/enums/v1"
@@ -36,15 +39,20 @@ func replayRecorded(t *testing.T, tp *realparts.Temporal, workflowID, name strin
 		}
 		h.Events = append(h.Events, ev)
 	}
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
-	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
-		t.Fatalf("replay of %s (%d events): %v", workflowID, len(h.Events), err)
-	}
+	// Replayed as the execution it is (a signed approval is bound to its IDs), and recorded with them.
+	exec := workflow.Execution{ID: workflowID,
+		RunID: h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()}
 	if dir := os.Getenv("RECORD_HISTORY_DIR"); dir != "" {
 		out := tp.CLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(out), 0o644); err != nil {
+		ids, _ := json.Marshal(exec)
+		base := filepath.Join(dir, strings.TrimSuffix(name, ".json"))
+		if err := errors.Join(os.WriteFile(base+".json", []byte(out), 0o644), os.WriteFile(base+".execution", ids, 0o644)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
+	if err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec}); err != nil {
+		t.Fatalf("replay of %s (%d events): %v", workflowID, len(h.Events), err)
 	}
 }

@@ -32,7 +32,7 @@ var testKeys = sync.OnceValue(func() map[string]jose.JSONWebKey {
 // approvals from alice or bob (and staging, with stagingToo, one from alice).
 func testApprovers(required int, stagingToo bool) approval.Policy {
 	type ap struct {
-		ID   string           `json:"id"`
+		ID   string            `json:"id"`
 		Keys []jose.JSONWebKey `json:"keys"`
 	}
 	var aps []ap

@@ -9,7 +9,8 @@
 # the load generator (harness) sends real predictions there, split by the live canary weight and
 # copied to the shadow.
 #   DEMO_SHADOW_HOLD   the shadow hold, shortened for the demo (default 60s; production policy: 24h)
-#   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com; 0: you send the printed command
+#   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com with her signing key (tdctl
+#                      approve); 0: you run the printed command
 # Services keep running for you to look at the Web UI; `make demo-stop` stops them. Everything lives
 # under .cache/demo (git-ignored), wiped when the next demo starts.
 set -euo pipefail
@@ -103,11 +104,22 @@ cat <<TXT
      (a p99 is judged over 200 canary requests, whatever the minimum).
    The harness slows v3's canary (TD_FAULT_LATENCY_MS=200 on its model server) so its analysis fails.
 TXT
+echo "== an approver key for alice@example.com (tdctl keygen) and the worker's approver policy: production needs her signed approval"
+mkdir -p "$demo/approvers"
+"$demo/tdctl" keygen -kid alice-demo -out "$demo/approvers/alice.jwk" -approver alice@example.com | "$bin/python" -c '
+import json, sys
+text, docs, dec, i = sys.stdin.read(), [], json.JSONDecoder(), 0
+while text[i:].strip():
+    doc, i = dec.raw_decode(text, len(text) - len(text[i:].lstrip()))
+    docs.append(doc)
+policy = {"approvers": [docs[-1]], "environments": {"production": {"approvers": ["alice@example.com"], "required": 1, "max_age": "1h"}}}
+json.dump(policy, sys.stdout, indent=2)' >"$demo/approvers/policy.json"
+echo "   private key $demo/approvers/alice.jwk; policy $demo/approvers/policy.json (DEPLOYER_APPROVERS_FILE)"
 export DATABASE_URL="$demo/deployer.db"
 TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=loopback-harness DEPLOYER_HARNESS_DIR="$demo/harness" \
   DEPLOYER_HARNESS_TARGETS="$root/$demo/harness/targets.json" DEPLOYER_HARNESS_FAULTS="3/canary:TD_FAULT_LATENCY_MS=200" \
-  DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" \
+  DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" DEPLOYER_APPROVERS_FILE="$demo/approvers/policy.json" \
   DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
   DEPLOYER_SHADOW_MIN_REQUESTS=500 DEPLOYER_SHADOW_SAMPLE_EVERY=10s \
@@ -129,19 +141,24 @@ execute() { # id, json
   echo "\$ temporal workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id $1 --input '$2'"
   tctl workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id "$1" --input "$2" 2>&1 | sed -n '/^Results:/,$p' || true
 }
-approve_when_waiting() { # id
+approve_when_waiting() { # id [show-forgery]
   for _ in $(seq 1 300); do
     tctl workflow query --workflow-id "$1" --name status 2>/dev/null | grep -q '"waiting_for":"approval"' && break
     sleep 2
   done
-  local cmd=("$bin/temporal" workflow signal --workflow-id "$1" --name approve --input '{"approver":"alice@example.com","comment":"measured shadow looks good"}' --address "$address")
-  echo "   waiting for approval; to approve: temporal workflow signal --workflow-id $1 --name approve --input '{\"approver\":\"alice@example.com\"}'"
-  if [ "$AUTO_APPROVE" = 1 ]; then run "${cmd[@]}"; fi
+  if [ "${2:-}" = show-forgery ]; then
+    echo "   an unsigned approval (a name anyone can type) is rejected, and the run goes on waiting:"
+    run "$bin/temporal" workflow update execute --workflow-id "$1" --name approve \
+      --input '{"approver":"mallory@evil.example","comment":"ship it"}' --address "$address" 2>&1 | sed 's/^/   /' || true
+  fi
+  local cmd=("$demo/tdctl" approve -key "$demo/approvers/alice.jwk" -approver alice@example.com -comment "measured shadow looks good" "$1")
+  echo "   waiting for approval; to approve: TEMPORAL_ADDRESS=$address ${cmd[*]}"
+  if [ "$AUTO_APPROVE" = 1 ]; then TEMPORAL_ADDRESS=$address run "${cmd[@]}"; fi
 }
-deploy_production() { # id, uri
+deploy_production() { # id, uri [show-forgery]
   tctl workflow start --type ModelDeployment --task-queue model-deployments --workflow-id "$1" \
     --input "{\"model_uri\":\"$2\",$common,\"target_environment\":\"production\"}" >/dev/null
-  approve_when_waiting "$1"
+  approve_when_waiting "$1" "${3:-}"
   tctl workflow result --workflow-id "$1" 2>&1 | tail -n 25 || true
 }
 ledger() { # id, gates...
@@ -156,14 +173,14 @@ execute "deploy-$name-staging-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"targ
 echo; echo "== 2. a skip is denied: promote v1 from Staging straight to Production"
 execute "promote-$name-skip-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"deployment_action\":\"promote\",\"target_environment\":\"production\"}"
 echo; echo "== 3. deploy v1 to production: the Shadow rung (mirrored traffic, a measured $SHADOW_HOLD hold), approval"
-v1="deploy-$name-production-v1-$ts"; deploy_production "$v1" "${uris[0]}"
+v1="deploy-$name-production-v1-$ts"; deploy_production "$v1" "${uris[0]}" show-forgery
 echo; echo "== 4. deploy v2 to production: staging, measured shadow, approval, canary 5 → 20 → 50 → 100 % with analysis"
 v2="deploy-$name-production-v2-$ts"; deploy_production "$v2" "${uris[1]}"
 echo; echo "== 5. deploy v3 to production: its canary is slowed, the analysis fails, stable v2 is back at 100 % at once"
 v3="deploy-$name-production-v3-$ts"; deploy_production "$v3" "${uris[2]}"
 
 echo; echo "== the evidence, as measured (tdctl ledger <workflow-id>)"
-echo "-- v1: shadow"; ledger "$v1" shadow_criteria
+echo "-- v1: shadow and approvals (the unsigned one rejected, alice's verified)"; ledger "$v1" shadow_criteria approval
 echo "-- v2: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
 echo "-- v3: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
 echo "   journey took $(( $(date +%s) - started )) s"
