@@ -16,11 +16,17 @@ import (
 // approve approves a waiting run through the operator CLI and checks what it printed.
 func (e *env) approve(t *testing.T, id, approver, want string) {
 	t.Helper()
-	out, code := realparts.TDCtl(t, []string{"TEMPORAL_ADDRESS=" + e.tp.Address, "DATABASE_URL=" + e.dbURL}, "approve", "-key", e.approvers.Keys[approver], "-approver", approver,
+	out, code := e.tdctl(t, "approve", "-key", e.approvers.Keys[approver], "-approver", approver,
 		"-comment", "shadow looks good", id)
 	if !strings.Contains(out, want) || (code == 0) != strings.HasPrefix(want, "accepted") {
 		t.Fatalf("tdctl approve as %s: exit %d\n%s\nwant %q", approver, code, out, want)
 	}
+}
+
+// tdctl runs the operator CLI against this world's Temporal and store.
+func (e *env) tdctl(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	return realparts.TDCtl(t, []string{"TEMPORAL_ADDRESS=" + e.tp.Address, "DATABASE_URL=" + e.dbURL}, args...)
 }
 
 // forgedApprovals: on the dev server, a production promote waiting for its approval is not
@@ -51,6 +57,14 @@ func (e *env) forgedApprovals(t *testing.T, name string) {
 		t.Fatalf("after three bad approvals: waiting for %q, %d rejected, approvals %v", st.WaitingFor, st.RejectedApprovals, st.Approvals)
 	}
 
+	out2, code := e.tdctl(t, "status", id)
+	if code != 0 || !strings.Contains(out2, "approval request: promote "+name) || !strings.Contains(out2, "rejected approvals 3") {
+		t.Errorf("tdctl status: exit %d\n%s", code, out2)
+	}
+	out2, code = e.tdctl(t, "list", "-deployment", name, "-open")
+	if code != 0 || !strings.Contains(out2, id) || strings.Contains(out2, "staging-"+name) {
+		t.Errorf("tdctl list -deployment %s -open: exit %d\n%s", name, code, out2)
+	}
 	pyOut, code := approveWithPython(t, e.tp.Address, id, e.approvers.Keys["alice@example.com"], "alice@example.com")
 	if code != 0 || !strings.Contains(pyOut, "accepted") {
 		t.Fatalf("the Python service's approval: exit %d\n%s", code, pyOut)

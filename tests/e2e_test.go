@@ -192,8 +192,9 @@ func (e *env) abortAndConcurrent(t *testing.T, name string) {
 	if errType(err) != contract.ErrConcurrentDeployment {
 		t.Fatalf("second run: got %v, want ConcurrentDeployment", err)
 	}
-	e.tp.CLI(t, "workflow", "signal", "--workflow-id", id, "--name", contract.SignalAbort,
-		"--input", `{"reason":"bad canary metrics upstream","requested_by":"oncall@example.com"}`)
+	if out, code := e.tdctl(t, "abort", "-reason", "bad canary metrics upstream", "-by", "oncall@example.com", id); code != 0 {
+		t.Fatalf("tdctl abort: exit %d\n%s", code, out)
+	}
 	_, err = e.result(t, id)
 	if errType(err) != contract.ErrAborted {
 		t.Fatalf("got %v, want Aborted", err)

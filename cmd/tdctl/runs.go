@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -41,6 +42,18 @@ func dial(ctx context.Context, stderr io.Writer) (client.Client, bool) {
 		return nil, false
 	}
 	return c, true
+}
+
+// withClient connects and runs fn with a context bounded by timeout; a failure to connect is exit 1.
+func withClient(stderr io.Writer, timeout time.Duration, fn func(ctx context.Context, c client.Client) int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, ok := dial(ctx, stderr)
+	if !ok {
+		return 1
+	}
+	defer c.Close()
+	return fn(ctx, c)
 }
 
 // runStatus asks a run for its status query.
@@ -72,43 +85,38 @@ func approve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tdctl approve: -key:", err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, ok := dial(ctx, stderr)
-	if !ok {
-		return 1
-	}
-	defer c.Close()
-	id := fs.Arg(0)
-	st, err := runStatus(ctx, c, id)
-	if err != nil {
-		fmt.Fprintf(stderr, "tdctl approve: status of %s: %v\n", id, err)
-		return 1
-	}
-	if st.WaitingFor != "approval" || st.ApprovalRequest == nil {
-		fmt.Fprintf(stderr, "tdctl approve: %s is not waiting for an approval (node %s, waiting for %q)\n", id, st.Node, st.WaitingFor)
-		return 1
-	}
-	b := *st.ApprovalRequest
-	now := time.Now()
-	tok, err := approval.Sign(key, approval.Claims{Binding: b, Approver: *approver, IssuedAt: now.Unix(),
-		Expiry: now.Add(*ttl).Unix(), Comment: *comment})
-	if err != nil {
-		fmt.Fprintln(stderr, "tdctl approve: sign:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "approving %s %s v%s for %s (%s of %s, run %s) as %s\n", b.Action, b.ModelName, b.ModelVersion,
-		b.Environment, b.DeploymentName, b.WorkflowID, b.RunID, *approver)
-	payload := contract.ApproveSignal{Token: tok, Approver: *approver, Comment: *comment}
-	if *asSignal {
-		if err := c.SignalWorkflow(ctx, id, b.RunID, contract.SignalApprove, payload); err != nil {
-			fmt.Fprintln(stderr, "tdctl approve: signal:", err)
+	claims := approval.Claims{Approver: *approver, Comment: *comment}
+	return withClient(stderr, time.Minute, func(ctx context.Context, c client.Client) int {
+		id := fs.Arg(0)
+		st, err := runStatus(ctx, c, id)
+		if err != nil {
+			fmt.Fprintf(stderr, "tdctl approve: status of %s: %v\n", id, err)
 			return 1
 		}
-		fmt.Fprintln(stdout, "sent as a signal: see `tdctl status` for whether it counted")
-		return 0
-	}
-	return sendApproval(ctx, c, id, b.RunID, payload, stdout, stderr)
+		if st.WaitingFor != "approval" || st.ApprovalRequest == nil {
+			fmt.Fprintf(stderr, "tdctl approve: %s is not waiting for an approval (node %s, waiting for %q)\n", id, st.Node, st.WaitingFor)
+			return 1
+		}
+		b, now := *st.ApprovalRequest, time.Now()
+		claims.Binding, claims.IssuedAt, claims.Expiry = b, now.Unix(), now.Add(*ttl).Unix()
+		tok, err := approval.Sign(key, claims)
+		if err != nil {
+			fmt.Fprintln(stderr, "tdctl approve: sign:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "approving %s %s v%s for %s (%s of %s, run %s) as %s\n", b.Action, b.ModelName, b.ModelVersion,
+			b.Environment, b.DeploymentName, b.WorkflowID, b.RunID, *approver)
+		payload := contract.ApproveSignal{Token: tok, Approver: *approver, Comment: *comment}
+		if *asSignal {
+			if err := c.SignalWorkflow(ctx, id, b.RunID, contract.SignalApprove, payload); err != nil {
+				fmt.Fprintln(stderr, "tdctl approve: signal:", err)
+				return 1
+			}
+			fmt.Fprintln(stdout, "sent as a signal: see `tdctl status` for whether it counted")
+			return 0
+		}
+		return sendApproval(ctx, c, id, b.RunID, payload, stdout, stderr)
+	})
 }
 
 // sendApproval sends the `approve` Update and prints its answer: 0 accepted, 1 rejected or failed.
@@ -142,19 +150,14 @@ func abort(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tdctl abort: want -reason TEXT [-by WHO] and exactly one WORKFLOW_ID")
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, ok := dial(ctx, stderr)
-	if !ok {
-		return 1
-	}
-	defer c.Close()
-	if err := c.SignalWorkflow(ctx, fs.Arg(0), "", contract.SignalAbort, contract.AbortSignal{Reason: *reason, RequestedBy: *by}); err != nil {
-		fmt.Fprintln(stderr, "tdctl abort:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "abort sent to %s by %s: %s\n", fs.Arg(0), *by, *reason)
-	return 0
+	return withClient(stderr, 30*time.Second, func(ctx context.Context, c client.Client) int {
+		if err := c.SignalWorkflow(ctx, fs.Arg(0), "", contract.SignalAbort, contract.AbortSignal{Reason: *reason, RequestedBy: *by}); err != nil {
+			fmt.Fprintln(stderr, "tdctl abort:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "abort sent to %s by %s: %s\n", fs.Arg(0), *by, *reason)
+		return 0
+	})
 }
 
 // status prints a run's status query, readable (or as JSON).
@@ -166,25 +169,20 @@ func status(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tdctl status: want exactly one WORKFLOW_ID")
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, ok := dial(ctx, stderr)
-	if !ok {
-		return 1
-	}
-	defer c.Close()
-	st, err := runStatus(ctx, c, fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "tdctl status:", err)
-		return 1
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return boolExit(enc.Encode(st) == nil)
-	}
-	printStatus(stdout, st)
-	return 0
+	return withClient(stderr, 30*time.Second, func(ctx context.Context, c client.Client) int {
+		st, err := runStatus(ctx, c, fs.Arg(0))
+		if err != nil {
+			fmt.Fprintln(stderr, "tdctl status:", err)
+			return 1
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return boolExit(enc.Encode(st) == nil)
+		}
+		printStatus(stdout, st)
+		return 0
+	})
 }
 
 func printStatus(w io.Writer, st contract.Status) {
@@ -226,21 +224,22 @@ func list(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	q := listQuery(*name, *env, *open)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, ok := dial(ctx, stderr)
-	if !ok {
-		return 1
-	}
-	defer c.Close()
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 100})
-	if err != nil {
-		fmt.Fprintf(stderr, "tdctl list: %s: %v\n", q, err)
-		return 1
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	return withClient(stderr, 30*time.Second, func(ctx context.Context, c client.Client) int {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 100})
+		if err != nil {
+			fmt.Fprintf(stderr, "tdctl list: %s: %v\n", q, err)
+			return 1
+		}
+		printRuns(stdout, resp.GetExecutions())
+		return 0
+	})
+}
+
+// printRuns prints one line a run, with the search attributes the workflow keeps.
+func printRuns(w io.Writer, runs []*workflowpb.WorkflowExecutionInfo) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tDEPLOYMENT\tTARGET\tVERSION\tSTAGE\tSTARTED")
-	for _, e := range resp.GetExecutions() {
+	for _, e := range runs {
 		sa := e.GetSearchAttributes().GetIndexedFields()
 		kw := func(k string) string {
 			var s string
@@ -254,7 +253,6 @@ func list(args []string, stdout, stderr io.Writer) int {
 			e.GetStartTime().AsTime().Format(time.RFC3339))
 	}
 	tw.Flush()
-	return 0
 }
 
 // listQuery is the visibility query for list's flags.
