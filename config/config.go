@@ -72,6 +72,10 @@ type Policy struct {
 	AllowApprovalWaiver    bool           `json:"allow_approval_waiver"`    // DEPLOYER_ALLOW_APPROVAL_WAIVER, false
 	CanaryHoldDefault      time.Duration  `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
 	CanaryHoldMin          time.Duration  `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
+	// CompensationTimeout bounds how long a failed run's compensation keeps retrying (an API server
+	// down, a restore that cannot roll out) before it gives up with CompensationFailed for an
+	// operator; DEPLOYER_COMPENSATION_TIMEOUT, 6h. 0 (policies recorded before it): unbounded.
+	CompensationTimeout time.Duration `json:"compensation_timeout"`
 	Shadow                 ShadowCriteria `json:"shadow"`
 	Evidence               EvidencePolicy `json:"evidence"`
 	Canary                 CanaryPolicy   `json:"canary"`
@@ -137,6 +141,7 @@ func DefaultPolicy() Policy {
 		ApprovalTimeoutMax:     7 * 24 * time.Hour,
 		CanaryHoldDefault:      10 * time.Minute,
 		CanaryHoldMin:          time.Minute,
+		CompensationTimeout:    6 * time.Hour,
 		Shadow: ShadowCriteria{
 			MinDuration:  24 * time.Hour,
 			MinRequests:  1000,
@@ -182,6 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.bool("DEPLOYER_ALLOW_APPROVAL_WAIVER", &p.AllowApprovalWaiver)
 	r.dur("DEPLOYER_CANARY_HOLD_DEFAULT", &p.CanaryHoldDefault)
 	r.dur("DEPLOYER_CANARY_HOLD_MIN", &p.CanaryHoldMin)
+	r.dur("DEPLOYER_COMPENSATION_TIMEOUT", &p.CompensationTimeout)
 	r.dur("DEPLOYER_SHADOW_MIN_DURATION", &p.Shadow.MinDuration)
 	r.int64("DEPLOYER_SHADOW_MIN_REQUESTS", &p.Shadow.MinRequests)
 	r.float("DEPLOYER_SHADOW_MAX_ERROR_RATE", &p.Shadow.MaxErrorRate)
@@ -218,6 +224,8 @@ func (c Config) validate() error {
 	case c.Policy.CanaryHoldDefault < c.Policy.CanaryHoldMin:
 		return fmt.Errorf("DEPLOYER_CANARY_HOLD_DEFAULT (%s) is below DEPLOYER_CANARY_HOLD_MIN (%s)",
 			c.Policy.CanaryHoldDefault, c.Policy.CanaryHoldMin)
+	case c.Policy.CompensationTimeout < time.Minute:
+		return fmt.Errorf("DEPLOYER_COMPENSATION_TIMEOUT (%s) must be at least 1m", c.Policy.CompensationTimeout)
 	case c.Policy.ApprovalTimeoutDefault <= 0:
 		return fmt.Errorf("DEPLOYER_APPROVAL_TIMEOUT must be positive")
 	case c.Policy.ShadowHoldMax < c.Policy.ShadowHoldDefault:

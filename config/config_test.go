@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 			AllowApprovalWaiver:    false,
 			CanaryHoldDefault:      10 * time.Minute,
 			CanaryHoldMin:          time.Minute,
+			CompensationTimeout:    6 * time.Hour,
 			Shadow:                 ShadowCriteria{MinDuration: 24 * time.Hour, MinRequests: 1000, MaxErrorRate: 0.01, MaxP99MS: 150},
 			Evidence:               EvidencePolicy{MaxAge: 168 * time.Hour, SampleEvery: 5 * time.Minute},
 			Canary: CanaryPolicy{MinSteps: 3, MaxFirstStep: 25, MaxHold: time.Hour, MaxErrorRateCeiling: 0.05,
@@ -108,6 +110,7 @@ func overrides() []override {
 		{"DEPLOYER_ALLOW_APPROVAL_WAIVER", "true", func(c Config) any { return c.Policy.AllowApprovalWaiver }, true},
 		{"DEPLOYER_CANARY_HOLD_DEFAULT", "30m", func(c Config) any { return c.Policy.CanaryHoldDefault }, 30 * time.Minute},
 		{"DEPLOYER_CANARY_HOLD_MIN", "30s", func(c Config) any { return c.Policy.CanaryHoldMin }, 30 * time.Second},
+		{"DEPLOYER_COMPENSATION_TIMEOUT", "2h", func(c Config) any { return c.Policy.CompensationTimeout }, 2 * time.Hour},
 		{"DEPLOYER_SHADOW_MIN_DURATION", "12h", func(c Config) any { return c.Policy.Shadow.MinDuration }, 12 * time.Hour},
 		{"DEPLOYER_SHADOW_MIN_REQUESTS", "5000", func(c Config) any { return c.Policy.Shadow.MinRequests }, int64(5000)},
 		{"DEPLOYER_SHADOW_MAX_ERROR_RATE", "0.005", func(c Config) any { return c.Policy.Shadow.MaxErrorRate }, 0.005},
@@ -132,8 +135,8 @@ func overrides() []override {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 45 {
-		t.Fatalf("%d variables covered, want all 45", len(cases))
+	if len(cases) != 46 {
+		t.Fatalf("%d variables covered, want all 46", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -254,6 +257,9 @@ func TestLoadRejects(t *testing.T) {
 		{"negative shadow min duration", map[string]string{"DEPLOYER_SHADOW_MIN_DURATION": "-1h"}, "DEPLOYER_SHADOW_MIN_DURATION", ""},
 		{"unparseable approval timeout", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT": "3 days"}, "DEPLOYER_APPROVAL_TIMEOUT", ""},
 		{"approval timeout 0", map[string]string{"DEPLOYER_APPROVAL_TIMEOUT": "0s"}, "DEPLOYER_APPROVAL_TIMEOUT", ""},
+		{"compensation timeout below 1m", map[string]string{"DEPLOYER_COMPENSATION_TIMEOUT": "30s"}, "DEPLOYER_COMPENSATION_TIMEOUT", ""},
+		{"approver policy missing", map[string]string{"DEPLOYER_APPROVERS_FILE": "/nonexistent/approvers.json"}, "DEPLOYER_APPROVERS_FILE", ""},
+		{"approver policy malformed", map[string]string{"DEPLOYER_APPROVERS_FILE": "testdata/approvers-malformed.json"}, "approvers[0].keys[0]", ""},
 		{"non-integer attempts", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "five"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
 		{"fractional attempts", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "2.5"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
 		{"attempts 0", map[string]string{"DEPLOYER_PROBE_ATTEMPTS": "0"}, "DEPLOYER_PROBE_ATTEMPTS", ""},
@@ -305,5 +311,16 @@ func TestLoadRejects(t *testing.T) {
 				t.Errorf("error %q does not name %s", err, tc.key)
 			}
 		})
+	}
+}
+
+// TestLoadApprovers: the approver policy file is read into the policy the workflow records.
+func TestLoadApprovers(t *testing.T) {
+	c, err := Load(env(map[string]string{"DEPLOYER_APPROVERS_FILE": "testdata/approvers.json"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Policy.Approvals.Configured() || fmt.Sprint(c.Policy.Approvals.Eligible("production")) != "[alice@example.com]" {
+		t.Errorf("approver policy %+v", c.Policy.Approvals)
 	}
 }

@@ -68,6 +68,10 @@ const (
 	// ErrApprovalRejected: an `approve` Update was not accepted (its message starts with the reason
 	// code: unsigned, bad_signature, wrong_run, self_approval, …). The run goes on waiting.
 	ErrApprovalRejected = "ApprovalRejected"
+	// ErrCompensationFailed: the run failed and undoing what it changed did not finish within the
+	// policy's compensation timeout (or hit a refusal retrying cannot fix). The message names the
+	// first failure and the compensation's; what the environment runs needs an operator.
+	ErrCompensationFailed = "CompensationFailed"
 )
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.

@@ -71,6 +71,9 @@ type Status struct {
 	ApprovalsRequired int               `json:"approvals_required,omitempty"`
 	Approvals         []ApprovalRecord  `json:"approvals,omitempty"` // accepted, every environment
 	RejectedApprovals int               `json:"rejected_approvals,omitempty"`
+	// Compensation, once a failed run undoes what it changed: "running since <time>, until <time>",
+	// "done", or "failed: <why>; needs an operator".
+	Compensation string `json:"compensation,omitempty"`
 }
 
 // NodeOutcome is one node's result so far.

@@ -44,6 +44,7 @@ type world struct {
 	heldBy     map[string]string // environment → the workflow holding its lock
 	locks      []string          // "claim <env>", "release <env>" and "restore <env>", in order
 	deployErr  error
+	restoreErr error // RestoreWorkload fails with it, if set
 	// inProduction is the version PromoteStage archives when this one takes Production ("": none).
 	inProduction string
 	promotes     []activities.PromoteRequest
@@ -154,6 +155,9 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 		count("RestoreWorkload")
 		wd.restores = append(wd.restores, r)
 		wd.locks = append(wd.locks, "restore "+r.Environment)
+		if wd.restoreErr != nil {
+			return kube.Rollout{}, wd.restoreErr
+		}
 		return rollout(r.Environment, "stable"), nil
 	})
 	env.OnActivity(a.CheckHealth, mock.Anything, mock.Anything).Return(func(_ context.Context, t probe.Target) (probe.Result, error) {

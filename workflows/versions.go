@@ -31,7 +31,9 @@ const (
 	// gatesApprovalsSigned: an approval is a signed token verified against the worker's approver
 	// policy (approvals.go), by Update or signal; every environment the policy names waits for its
 	// approvals, a production rollback too, and rejected approvals go to the ledger. Runs before it
-	// take the approver's name as sent (onApprove).
+	// take the approver's name as sent (onApprove). And a failed run's compensation retries only
+	// until the policy's compensation timeout, then ends the run with CompensationFailed, recorded
+	// (before: unbounded, and a refused step ended it with no outcome recorded).
 	gatesApprovalsSigned = workflow.Version(6)
 	// gatesLatest is what new runs get.
 	gatesLatest = gatesApprovalsSigned

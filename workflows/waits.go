@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -166,8 +167,12 @@ func (w *run) measuredHold(ctx workflow.Context, what string, until time.Time, o
 // aborts and every activity retries until it succeeds. result may be nil.
 func (w *run) exec(ctx workflow.Context, opts workflow.ActivityOptions, fn any, arg any, result any) error {
 	if w.compensating {
-		opts.RetryPolicy.MaximumAttempts = 0 // unlimited: compensation always finishes
+		opts.RetryPolicy.MaximumAttempts = 0 // unlimited until the compensation's deadline, if any
 		opts.RetryPolicy.MaximumInterval = time.Minute
+		if !w.compensateBy.IsZero() { // bounded by time, not by a count of attempts
+			opts.ScheduleToCloseTimeout = max(w.compensateBy.Sub(workflow.Now(ctx)), time.Minute)
+			opts.RetryPolicy.MaximumAttempts = math.MaxInt32
+		}
 	}
 	opts.WaitForCancellation = w.gates >= gatesMeasured
 	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))

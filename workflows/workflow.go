@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -59,6 +60,7 @@ type run struct {
 	ledger       ledger
 	gates        workflow.Version      // which gates this run uses (versions.go)
 	compensating bool                  // compensation runs: nothing may abort it
+	compensateBy time.Time             // when compensation gives up (gates v6), zero: never
 	shadowEv     *rules.ShadowEvidence // measured on this run's Shadow rung
 }
 
@@ -214,10 +216,42 @@ func (w *run) fail(ctx workflow.Context, cause error) error {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	w.compensating = w.gates >= gatesMeasured // from here on nothing aborts, and every step retries until done
-	if err := w.compensate(dctx, cause); err != nil {
-		workflow.GetLogger(ctx).Error("compensation failed", "error", err)
+	if w.gates >= gatesApprovalsSigned && w.policy.CompensationTimeout > 0 {
+		now := workflow.Now(ctx).UTC()
+		w.compensateBy = now.Add(w.policy.CompensationTimeout)
+		w.status.Compensation = fmt.Sprintf("running since %s, until %s", now.Format(time.RFC3339), w.compensateBy.Format(time.RFC3339))
 	}
-	return cause
+	err := w.compensate(dctx, cause)
+	if err == nil {
+		if w.status.Compensation != "" {
+			w.status.Compensation = "done"
+		}
+		return cause
+	}
+	workflow.GetLogger(ctx).Error("compensation failed", "error", err)
+	if w.compensateBy.IsZero() {
+		return cause // runs before gates version 6: logged only
+	}
+	return w.compensationFailed(dctx, cause, err)
+}
+
+// compensationFailed ends a run whose compensation gave up: the status and the ledger say so, the
+// deployment row is marked failed, and the error tells the caller an operator is needed.
+func (w *run) compensationFailed(ctx workflow.Context, cause, err error) error {
+	detail := fmt.Sprintf("%v; compensation failed: %v", cause, err)
+	w.status.Compensation = "failed: " + err.Error() + "; needs an operator"
+	w.outcome(ctx, w.status.Node, "", "compensation_failed", detail)
+	change := store.Change{Decisions: []store.Decision{w.decision(ctx, contract.GateRunOutcome, "compensation_failed", detail,
+		contract.SourceWorkflow, w.actor(), map[string]any{"cause": cause.Error(), "compensation": err.Error()})}}
+	if w.live != nil && w.live.deployed {
+		w.deployment.Status = store.StatusFailed
+		change.Deployment = &w.deployment
+	}
+	w.compensateBy = workflow.Now(ctx).Add(10 * time.Minute) // the record gets its own short bound
+	if rerr := w.record(ctx, change); rerr != nil {
+		workflow.GetLogger(ctx).Error("compensation failure not recorded", "error", rerr)
+	}
+	return contract.NewError(contract.ErrCompensationFailed, "%s", detail)
 }
 
 // recordRejections writes the rejected approvals no approval wait has recorded yet.
