@@ -152,7 +152,7 @@ approve_when_waiting() { # id [show-forgery]
       --input '{"approver":"mallory@evil.example","comment":"ship it"}' --address "$address" 2>&1 | sed 's/^/   /' || true
   fi
   local cmd=("$demo/tdctl" approve -key "$demo/approvers/alice.jwk" -approver alice@example.com -comment "measured shadow looks good" "$1")
-  echo "   waiting for approval; to approve: TEMPORAL_ADDRESS=$address ${cmd[*]}"
+  echo "   waiting for approval; to approve: TEMPORAL_ADDRESS=$address $(printf '%q ' "${cmd[@]}")"
   if [ "$AUTO_APPROVE" = 1 ]; then TEMPORAL_ADDRESS=$address run "${cmd[@]}"; fi
 }
 deploy_production() { # id, uri [show-forgery]
