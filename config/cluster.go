@@ -2,8 +2,12 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
+
+// routeDomain is a lowercase RFC 1123 DNS subdomain: a route's hostname ends with it.
+var routeDomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // ClusterConfig configures the Kubernetes backend. With no kubeconfig and no in-cluster mode the
 // worker has no cluster (runs that deploy fail with BackendNotConfigured).
@@ -15,6 +19,7 @@ type ClusterConfig struct {
 	Gateway          string        // DEPLOYER_GATEWAY: the Gateway routes attach to, default "models"
 	GatewayNamespace string        // DEPLOYER_GATEWAY_NAMESPACE: default: the workloads' namespace
 	ShadowMirror     bool          // DEPLOYER_SHADOW_MIRROR: mirror live traffic to shadows (Gateway API), default true
+	RouteDomain      string        // DEPLOYER_ROUTE_DOMAIN: routes match <deployment>.<environment>.<domain>, default models.internal
 	ProgressDeadline time.Duration // DEPLOYER_PROGRESS_DEADLINE: a rollout without progress fails, default 600s
 	ScaleDownDelay   time.Duration // DEPLOYER_SCALE_DOWN_DELAY: old canary kept after promotion, default 30s
 	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default), "ingress", "loopback-harness" (tests and demo only)
@@ -31,7 +36,7 @@ func (c ClusterConfig) Configured() bool {
 
 // DefaultCluster is the cluster configuration with no environment overrides.
 func DefaultCluster() ClusterConfig {
-	return ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true,
+	return ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal",
 		ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
 		HarnessDir: ".cache/harness"}
 }
@@ -44,6 +49,7 @@ func (r *reader) cluster(c *ClusterConfig) {
 	r.str("DEPLOYER_GATEWAY", &c.Gateway)
 	r.str("DEPLOYER_GATEWAY_NAMESPACE", &c.GatewayNamespace)
 	r.bool("DEPLOYER_SHADOW_MIRROR", &c.ShadowMirror)
+	r.str("DEPLOYER_ROUTE_DOMAIN", &c.RouteDomain)
 	r.dur("DEPLOYER_PROGRESS_DEADLINE", &c.ProgressDeadline)
 	r.dur("DEPLOYER_SCALE_DOWN_DELAY", &c.ScaleDownDelay)
 	r.str("DEPLOYER_ENDPOINTS", &c.Endpoints)
@@ -63,6 +69,8 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_ENDPOINTS must be service-dns, ingress or loopback-harness, got %q", c.Endpoints)
 	case c.Endpoints == "ingress" && c.IngressURL == "":
 		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
+	case !routeDomain.MatchString(c.RouteDomain) || len(c.RouteDomain) > 200:
+		return fmt.Errorf("DEPLOYER_ROUTE_DOMAIN must be a lowercase DNS domain (RFC 1123, e.g. models.example.com), got %q", c.RouteDomain)
 	case c.ProgressDeadline < time.Second:
 		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")
 	case (c.HarnessTargets != "" || c.HarnessFaults != "") && c.Endpoints != "loopback-harness":

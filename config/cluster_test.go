@@ -29,6 +29,11 @@ func TestLoadCluster(t *testing.T) {
 		{"unknown endpoints", map[string]string{"DEPLOYER_ENDPOINTS": "magic"}, false, nil, "DEPLOYER_ENDPOINTS"},
 		{"ingress without url", map[string]string{"DEPLOYER_ENDPOINTS": "ingress"}, false, nil, "DEPLOYER_INGRESS_URL"},
 		{"tiny deadline", map[string]string{"DEPLOYER_PROGRESS_DEADLINE": "10ms"}, false, nil, "DEPLOYER_PROGRESS_DEADLINE"},
+		{"route domain", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "models.example.com"}, false,
+			func(c ClusterConfig) bool { return c.RouteDomain == "models.example.com" }, ""},
+		{"route domain with a scheme", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "https://models.example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
+		{"route domain uppercase", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "Models.Example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
+		{"route domain with a wildcard", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "*.example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
 		{"harness targets and faults", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness",
 			"DEPLOYER_HARNESS_TARGETS": "/t.json", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"}, true,
 			func(c ClusterConfig) bool {

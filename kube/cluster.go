@@ -27,6 +27,10 @@ type Options struct {
 	Poll time.Duration
 	// Endpoints says where workloads answer. Defaults to in-cluster Service DNS.
 	Endpoints Endpoints
+	// RouteDomain scopes each HTTPRoute to one deployment and environment: it matches only the
+	// hostname <deployment>.<environment>.<RouteDomain>, so no route can take another's traffic
+	// on a shared Gateway. Defaults to DefaultRouteDomain.
+	RouteDomain string
 	Log       *slog.Logger
 }
 
@@ -47,6 +51,9 @@ func (o *Options) defaults() {
 	}
 	if o.Endpoints == nil {
 		o.Endpoints = ServiceDNS{}
+	}
+	if o.RouteDomain == "" {
+		o.RouteDomain = DefaultRouteDomain
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

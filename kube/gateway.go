@@ -28,6 +28,10 @@ type GatewayRouter struct {
 	w      workloads
 	gw     gwclient.Interface
 	parent ParentRef
+	domain string // routes match <deployment>.<environment>.<domain> only
+	// envBackend: the route sends everything to the environment's Service (stable and canary pods
+	// alike), as the replica router splits; it carries only the mirror.
+	envBackend bool
 }
 
 var _ Router = (*GatewayRouter)(nil)
@@ -41,7 +45,7 @@ func NewGatewayRouter(cs kubernetes.Interface, gw gwclient.Interface, opt Option
 	if parent.Namespace == "" {
 		parent.Namespace = opt.Namespace
 	}
-	return &GatewayRouter{w: workloadsOf(cs, opt), gw: gw, parent: parent}
+	return &GatewayRouter{w: workloadsOf(cs, opt), gw: gw, parent: parent, domain: opt.RouteDomain}
 }
 
 // routeState is what a route says: the canary's weight and the shadow it mirrors to.
@@ -88,6 +92,10 @@ func (g *GatewayRouter) applyRoute(ctx context.Context, deploymentName, environm
 			WithPort(80).WithWeight(int32(weight))
 	}
 	rule := gwac.HTTPRouteRule().WithBackendRefs(backend(RoleStable, 100-st.canaryWeight), backend(RoleCanary, st.canaryWeight))
+	if g.envBackend {
+		rule = gwac.HTTPRouteRule().WithBackendRefs(gwac.HTTPBackendRef().
+			WithName(gwv1.ObjectName(ServiceName(deploymentName, environment))).WithPort(80).WithWeight(100))
+	}
 	ann := map[string]string{}
 	if st.mirrorTo != "" {
 		ann[AnnotationMirror] = st.mirrorTo
@@ -101,6 +109,7 @@ func (g *GatewayRouter) applyRoute(ctx context.Context, deploymentName, environm
 		WithSpec(gwac.HTTPRouteSpec().
 			WithParentRefs(gwac.ParentReference().WithName(gwv1.ObjectName(g.parent.Name)).
 				WithNamespace(gwv1.Namespace(g.parent.Namespace))).
+			WithHostnames(gwv1.Hostname(RouteHostname(deploymentName, environment, g.domain))).
 			WithRules(rule))
 	if _, err := g.gw.GatewayV1().HTTPRoutes(g.w.ns).Apply(ctx, rt, applyOpts); err != nil {
 		return fmt.Errorf("httproute %s.%s apply: %w", name, g.w.ns, err)
@@ -109,7 +118,7 @@ func (g *GatewayRouter) applyRoute(ctx context.Context, deploymentName, environm
 }
 
 // Attach routes a stable workload's environment (all traffic to stable, mirror kept) and points
-// the live route's mirror at a shadow: production's route if it exists, else staging's.
+// the live route's mirror at a shadow: production's route if production runs, else staging's.
 func (g *GatewayRouter) Attach(ctx context.Context, s Spec) error {
 	switch s.Role {
 	case RoleStable:
@@ -121,15 +130,14 @@ func (g *GatewayRouter) Attach(ctx context.Context, s Spec) error {
 		return g.applyRoute(ctx, s.DeploymentName, s.Environment, st)
 	case RoleShadow:
 		source := "production"
+		if _, _, live, err := g.w.desired(ctx, WorkloadName(s.DeploymentName, source, RoleStable)); err != nil {
+			return err
+		} else if !live {
+			source = "staging"
+		}
 		st, err := g.state(ctx, instance(s.DeploymentName, source))
 		if err != nil {
 			return err
-		}
-		if !st.exists {
-			source = "staging"
-			if st, err = g.state(ctx, instance(s.DeploymentName, source)); err != nil {
-				return err
-			}
 		}
 		st.mirrorTo = RoleServiceName(s.DeploymentName, s.Environment, RoleShadow)
 		return g.applyRoute(ctx, s.DeploymentName, source, st)

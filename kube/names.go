@@ -48,6 +48,14 @@ func ServiceName(deploymentName, environment string) string {
 	return instance(deploymentName, environment)
 }
 
+// DefaultRouteDomain is the hostname suffix routes match when none is configured.
+const DefaultRouteDomain = "models.internal"
+
+// RouteHostname is the one hostname a deployment's environment route matches.
+func RouteHostname(deploymentName, environment, domain string) string {
+	return deploymentName + "." + environment + "." + domain
+}
+
 // RoleServiceName is the Service of one role, the backend a Gateway API route weights.
 func RoleServiceName(deploymentName, environment string, role Role) string {
 	return instance(deploymentName, environment) + "-" + string(role)

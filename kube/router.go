@@ -40,6 +40,11 @@ var _ Router = (*ReplicaRouter)(nil)
 // NewReplicaRouter returns the default router; mirror, if non-nil, mirrors shadow traffic.
 func NewReplicaRouter(cs kubernetes.Interface, opt Options, mirror *GatewayRouter) *ReplicaRouter {
 	opt.defaults()
+	if mirror != nil { // its routes carry the mirror only: the environment's Service splits
+		m := *mirror
+		m.envBackend = true
+		mirror = &m
+	}
 	return &ReplicaRouter{w: workloadsOf(cs, opt), mirror: mirror}
 }
 

@@ -52,9 +52,14 @@ func TestKubeShadowMirror(t *testing.T) {
 					}
 				}
 			}
-			// All live traffic still goes to staging's stable; the shadow is only a mirror target.
-			if bw := backendWeights(rt); bw["iris-staging-stable"] != 100 || bw["iris-staging-canary"] != 0 || bw[shadowSvc] != 0 {
-				t.Errorf("staging route backends %v; want stable 100 and the shadow in none", bw)
+			// All live traffic still goes to staging (its stable with the Gateway router; its Service,
+			// which the replica router splits, with the replica one); the shadow is only a mirror target.
+			live := map[string]string{"gateway": "iris-staging-stable", "replica": "iris-staging"}[router]
+			if bw := backendWeights(rt); bw[live] != 100 || bw["iris-staging-canary"] != 0 || bw[shadowSvc] != 0 {
+				t.Errorf("staging route backends %v; want %s 100 and the shadow in none", bw, live)
+			}
+			if h := rt.Spec.Hostnames; len(h) != 1 || h[0] != "iris.staging."+kube.DefaultRouteDomain {
+				t.Errorf("staging route hostnames %v: a route must match its deployment and environment only", h)
 			}
 			if rt.Annotations[kube.AnnotationMirror] != shadowSvc {
 				t.Errorf("staging route annotations %v", rt.Annotations)
@@ -82,7 +87,7 @@ func TestKubeShadowMirror(t *testing.T) {
 			if m := mirrors(rt); len(m) != 0 || rt.Annotations[kube.AnnotationMirror] != "" {
 				t.Errorf("staging route still mirrors to %v (annotations %v)", m, rt.Annotations)
 			}
-			if bw := backendWeights(rt); bw["iris-staging-stable"] != 100 {
+			if bw := backendWeights(rt); bw[live] != 100 {
 				t.Errorf("staging route backends %v after removing the shadow", bw)
 			}
 			for _, name := range []string{"iris-shadow", shadowSvc} {
@@ -103,6 +108,41 @@ func TestKubeShadowMirror(t *testing.T) {
 			if des, avail := e.replicas("iris-staging"); des != 1 || avail != 1 {
 				t.Errorf("staging %d/%d after removing the shadow, want 1/1", avail, des)
 			}
+			mirrorOnProduction(t, e, k, router)
 		})
+	}
+}
+
+// mirrorOnProduction: once production runs, a shadow mirrors production's live traffic, on
+// production's route, with either router (the replica router's routes carry only the mirror, in
+// front of the environment's Service); staging's route mirrors nothing.
+func mirrorOnProduction(t *testing.T, e *kubeEnv, k *kube.Kubernetes, router string) {
+	t.Helper()
+	if _, err := k.Deploy(e.ctx, kubeSpec(t, "iris", "production", kube.RoleStable, "1")); err != nil {
+		t.Fatalf("deploy production: %v", err)
+	}
+	if _, err := k.Deploy(e.ctx, kubeSpec(t, "iris", "shadow", kube.RoleShadow, "2")); err != nil {
+		t.Fatalf("deploy shadow: %v", err)
+	}
+	const shadowSvc = "iris-shadow-shadow"
+	rt := e.route("iris-production")
+	if rt == nil {
+		t.Fatal("no production route carrying the mirror")
+	}
+	live := map[string]string{"gateway": "iris-production-stable", "replica": "iris-production"}[router]
+	if m, bw := mirrors(rt), backendWeights(rt); len(m) != 1 || m[0] != shadowSvc || bw[live] != 100 {
+		t.Errorf("production route mirrors %v, backends %v; want the shadow mirrored and %s at 100", m, bw, live)
+	}
+	if h := rt.Spec.Hostnames; len(h) != 1 || h[0] != "iris.production."+kube.DefaultRouteDomain {
+		t.Errorf("production route hostnames %v", h)
+	}
+	if st := e.route("iris-staging"); st != nil && len(mirrors(st)) != 0 {
+		t.Errorf("staging route still mirrors %v with production live", mirrors(st))
+	}
+	if _, err := k.Restore(e.ctx, "iris", "shadow", nil); err != nil {
+		t.Fatalf("restore(nil) shadow: %v", err)
+	}
+	if rt := e.route("iris-production"); rt == nil || len(mirrors(rt)) != 0 {
+		t.Errorf("production route after removing the shadow: %+v", rt)
 	}
 }

@@ -30,7 +30,8 @@ func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	opt := kube.Options{Namespace: c.Namespace, ProgressDeadline: c.ProgressDeadline, ScaleDownDelay: c.ScaleDownDelay, Log: log}
+	opt := kube.Options{Namespace: c.Namespace, ProgressDeadline: c.ProgressDeadline, ScaleDownDelay: c.ScaleDownDelay,
+		RouteDomain: c.RouteDomain, Log: log}
 	if c.ScaleDownDelay == 0 {
 		opt.ScaleDownDelay = -1 // zero means none, not the default
 	}
