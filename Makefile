@@ -1,5 +1,5 @@
 # TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
-.PHONY: demo demo-stop test bootstrap worker bench fuzz postgres-start postgres-stop vet cluster cluster-stop
+.PHONY: demo demo-stop test bootstrap worker bench fuzz crash-matrix postgres-start postgres-stop vet cluster cluster-stop
 
 demo: bootstrap
 	bash infra/scripts/demo.sh
@@ -22,6 +22,10 @@ bench: bootstrap
 # Fuzz targets (input decoding and normalisation, names, signal payloads), FUZZTIME each (10m).
 fuzz:
 	bash infra/scripts/fuzz.sh
+
+# The worker killed with SIGKILL at every point of a model's promotion to Production (make test runs 3).
+crash-matrix: bootstrap
+	CI=true TD_CRASH_MATRIX=all go test -count=1 -timeout 60m -run TestCrashMatrix -v ./tests/
 
 vet:
 	go vet ./...

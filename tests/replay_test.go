@@ -26,7 +26,7 @@ func (e *env) replay(t *testing.T, workflowID string) {
 }
 
 // replayRecorded replays a run's history from the server through the current code and, with
-// RECORD_HISTORY_DIR set, writes it there as name for workflows/testdata.
+// RECORD_HISTORY_DIR set (and a name), writes it there as name for workflows/testdata.
 func replayRecorded(t *testing.T, tp *realparts.Temporal, workflowID, name string) {
 	t.Helper()
 	ctx := context.Background()
@@ -42,7 +42,7 @@ func replayRecorded(t *testing.T, tp *realparts.Temporal, workflowID, name strin
 	// Replayed as the execution it is (a signed approval is bound to its IDs), and recorded with them.
 	exec := workflow.Execution{ID: workflowID,
 		RunID: h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()}
-	if dir := os.Getenv("RECORD_HISTORY_DIR"); dir != "" {
+	if dir := os.Getenv("RECORD_HISTORY_DIR"); dir != "" && name != "" {
 		out := tp.CLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
 		ids, _ := json.Marshal(exec)
 		base := filepath.Join(dir, strings.TrimSuffix(name, ".json"))
