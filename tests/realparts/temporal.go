@@ -147,6 +147,9 @@ func (w *Worker) Kill() {
 	_ = w.cmd.Wait()
 }
 
+// Pid is the worker process's ID: the first part of the identity it gives Temporal (pid@host@).
+func (w *Worker) Pid() int { return w.cmd.Process.Pid }
+
 // Stop sends SIGTERM and waits for a graceful exit; it reports whether the exit code was 0.
 func (w *Worker) Stop() (bool, error) {
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {

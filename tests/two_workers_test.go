@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
+)
+
+// TestTwoWorkers: two workers serve the task queue on one PostgreSQL store; the one that ran the
+// run's last workflow task is killed with SIGKILL in the production approval wait, and the other
+// finishes the promotion alone, each decision once, the lock released.
+func TestTwoWorkers(t *testing.T) {
+	pg := os.Getenv("TEST_POSTGRES_URL")
+	if pg == "" {
+		realparts.Require(t, "PostgreSQL (TEST_POSTGRES_URL)", errors.New("TEST_POSTGRES_URL is not set"))
+	}
+	tp := realparts.StartTemporal(t)
+	mlflow := realparts.StartMLflow(t)
+	st, err := store.Open(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{tp: tp, mlflow: mlflow, dbURL: pg, model: realparts.LogSklearnModel(t, mlflow, "two-workers"), st: st,
+		approvers: realparts.WriteApprovers(t)}
+	e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + pg,
+		"DEPLOYER_WORKERS=2", e.approvers.Env(), "DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
+	workers := []*realparts.Worker{realparts.StartWorker(t, e.workEnv...), realparts.StartWorker(t, e.workEnv...)}
+	name := fmt.Sprintf("two-%d", time.Now().UnixNano()%1e6)
+	for _, rung := range []contract.Environment{contract.EnvStaging, contract.EnvShadow} {
+		if out, err := e.run(t, string(rung)+"-"+name, e.input(name, contract.ActionPromote, rung, false)); err != nil {
+			t.Fatalf("promote to %s: %+v %v", rung, out, err)
+		}
+	}
+	id := "production-" + name
+	e.start(t, id, e.input(name, contract.ActionPromote, contract.EnvProduction, true))
+	e.waitFor(t, id, "approval")
+	pid := lastWorkflowTaskPid(t, e, id)
+	var survivor *realparts.Worker
+	for _, w := range workers {
+		if w.Pid() == pid {
+			w.Kill()
+		} else {
+			survivor = w
+		}
+	}
+	if survivor == nil || survivor.Pid() == pid {
+		t.Fatalf("the run's last workflow task ran in pid %d, neither worker (%d, %d)", pid, workers[0].Pid(), workers[1].Pid())
+	}
+	e.approve(t, id, "alice@example.com", "accepted: approvals 1 of 1")
+	out, err := e.result(t, id)
+	if err != nil || out.VersionRecord.Stage != contract.StageProduction {
+		t.Fatalf("%s: %+v %v", id, out, err)
+	}
+	if last := lastWorkflowTaskPid(t, e, id); last != survivor.Pid() {
+		t.Errorf("the run finished in pid %d, want the survivor %d", last, survivor.Pid())
+	}
+	e.checkOnce(t, id, name, contract.EnvProduction)
+}
+
+// lastWorkflowTaskPid is the process that ran the run's last workflow task, from the identity
+// (pid@host@) the worker gave Temporal.
+func lastWorkflowTaskPid(t *testing.T, e *env, id string) int {
+	t.Helper()
+	it := e.tp.Client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	identity := ""
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetWorkflowTaskStartedEventAttributes(); a != nil {
+			identity = a.GetIdentity()
+		}
+	}
+	pid, err := strconv.Atoi(strings.SplitN(identity, "@", 2)[0])
+	if err != nil {
+		t.Fatalf("worker identity %q: %v", identity, err)
+	}
+	return pid
+}
