@@ -27,11 +27,21 @@ import (
 type Temporal struct {
 	Address string
 	Client  client.Client
+	srv     *testsuite.DevServer
+	opts    testsuite.DevServerOptions
 }
 
 // StartTemporal starts the Temporal CLI's dev server (from the project venv) with the contract's
-// search attributes, stopped when the test ends.
-func StartTemporal(t testing.TB) *Temporal {
+// search attributes, in memory, stopped when the test ends.
+func StartTemporal(t testing.TB) *Temporal { return startTemporal(t, "") }
+
+// StartDurableTemporal is StartTemporal keeping its state in a database file, so that Restart
+// brings back every run.
+func StartDurableTemporal(t testing.TB) *Temporal {
+	return startTemporal(t, filepath.Join(t.TempDir(), "temporal.db"))
+}
+
+func startTemporal(t testing.TB, dbFile string) *Temporal {
 	t.Helper()
 	bin := VenvBin("temporal")
 	_, err := os.Stat(bin)
@@ -42,21 +52,40 @@ func StartTemporal(t testing.TB) *Temporal {
 	}
 	sa := temporal.NewSearchAttributes(contract.SADeploymentName.ValueSet(""), contract.SAModelVersion.ValueSet(""),
 		contract.SATargetEnvironment.ValueSet(""), contract.SADeploymentStage.ValueSet(""))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+	tp := &Temporal{opts: testsuite.DevServerOptions{
 		ExistingPath: bin,
 		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port),
 			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))},
 		SearchAttributes: sa,
+		DBFilename:       dbFile,
 		LogLevel:         "error",
 		Stdout:           io.Discard, Stderr: io.Discard,
-	})
+	}}
+	tp.start(t)
+	t.Cleanup(func() { _ = tp.srv.Stop() })
+	return tp
+}
+
+func (tp *Temporal) start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, tp.opts)
 	if err != nil {
 		t.Fatalf("start temporal dev server: %v", err)
 	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	return &Temporal{Address: srv.FrontendHostPort(), Client: srv.Client()}
+	tp.srv, tp.Address, tp.Client = srv, srv.FrontendHostPort(), srv.Client()
+}
+
+// Restart stops the dev server, waits down for a while, and starts it again on the same port
+// (and database file, if it has one).
+func (tp *Temporal) Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	if err := tp.srv.Stop(); err != nil {
+		t.Fatalf("stop temporal dev server: %v", err)
+	}
+	time.Sleep(down)
+	tp.start(t)
 }
 
 // CLI runs the temporal CLI against the server and returns its combined output.
