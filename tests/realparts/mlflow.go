@@ -44,26 +44,55 @@ func (m LoggedModel) RunsURI() string { return "runs:/" + m.RunID + "/" + m.Mode
 // a free port of 127.0.0.1 and returns its base URL. The server's process group is stopped when
 // the test ends. The server log is kept in the test's temp dir; its tail is logged if the test
 // fails, whether at start-up or later.
-func StartMLflow(t testing.TB) string {
+func StartMLflow(t testing.TB) string { return StartMLflowServer(t).URL }
+
+// MLflowServer is a running `mlflow server` that can be stopped and started again on its port
+// and database (an outage).
+type MLflowServer struct {
+	URL     string
+	bin     string
+	dir     string
+	port    int
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+}
+
+// StartMLflowServer is StartMLflow, returning the server.
+func StartMLflowServer(t testing.TB) *MLflowServer {
 	t.Helper()
 	bin := VenvBin("mlflow")
 	_, err := os.Stat(bin)
 	Require(t, "mlflow", err)
-	dir := t.TempDir()
 	port, err := freePort()
 	if err != nil {
 		t.Fatalf("mlflow: pick a port: %v", err)
 	}
-	logPath := filepath.Join(dir, "mlflow.log")
-	logFile, err := os.Create(logPath)
+	m := &MLflowServer{URL: "http://127.0.0.1:" + strconv.Itoa(port), bin: bin, dir: t.TempDir(), port: port}
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("--- %s (tail) ---\n%s", m.logPath(), Tail(m.logPath(), 40))
+		}
+	})
+	m.Start(t)
+	return m
+}
+
+func (m *MLflowServer) logPath() string { return filepath.Join(m.dir, "mlflow.log") }
+
+// Start starts the server (again) and waits until it answers.
+func (m *MLflowServer) Start(t testing.TB) {
+	t.Helper()
+	logFile, err := os.OpenFile(m.logPath(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatalf("mlflow: create log: %v", err)
 	}
-	cmd := exec.Command(bin, "server",
-		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
-		"--default-artifact-root", filepath.Join(dir, "artifacts"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1")
-	cmd.Dir = dir
+	cmd := exec.Command(m.bin, "server",
+		"--backend-store-uri", "sqlite:///"+filepath.Join(m.dir, "mlflow.db"),
+		"--default-artifact-root", filepath.Join(m.dir, "artifacts"),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(m.port), "--workers", "1")
+	cmd.Dir = m.dir
 	cmd.Env = append(os.Environ(),
 		// The job runner starts six huey consumer processes and leaves a temp dir in /dev/shm;
 		// the registry tests need neither.
@@ -73,26 +102,24 @@ func StartMLflow(t testing.TB) string {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := harness.StartTied(cmd); err != nil { // a killed test binary leaves no MLflow behind
 		logFile.Close()
-		t.Fatalf("mlflow: start %s: %v", bin, err)
+		t.Fatalf("mlflow: start %s: %v", m.bin, err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); logFile.Close(); close(exited) }()
-	t.Cleanup(func() {
-		stopGroup(cmd.Process.Pid, exited)
-		if t.Failed() {
-			t.Logf("--- %s (tail) ---\n%s", logPath, Tail(logPath, 40))
-		}
-	})
-
-	baseURL := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitHealthy(baseURL, exited, MLflowStartTimeout); err != nil {
+	m.cmd, m.exited = cmd, make(chan struct{})
+	go func(exited chan struct{}) { m.waitErr = cmd.Wait(); logFile.Close(); close(exited) }(m.exited)
+	if err := waitHealthy(m.URL, m.exited, MLflowStartTimeout); err != nil {
 		if errors.Is(err, errExited) {
-			err = fmt.Errorf("%w: %v", err, waitErr)
+			err = fmt.Errorf("%w: %v", err, m.waitErr)
 		}
-		t.Fatalf("mlflow server did not come up: %v\n--- %s (tail) ---\n%s", err, logPath, Tail(logPath, 40))
+		t.Fatalf("mlflow server did not come up: %v\n--- %s (tail) ---\n%s", err, m.logPath(), Tail(m.logPath(), 40))
 	}
-	return baseURL
+}
+
+// Stop stops the server's process group (a no-op when it is not running).
+func (m *MLflowServer) Stop() {
+	if m.cmd != nil {
+		stopGroup(m.cmd.Process.Pid, m.exited)
+		m.cmd = nil
+	}
 }
 
 // LogSklearnModel trains a tiny LogisticRegression and logs it with mlflow.sklearn.log_model to
