@@ -29,6 +29,7 @@ crash-matrix: bootstrap
 
 vet:
 	go vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 postgres-start:
 	bash infra/scripts/postgres.sh install && bash infra/scripts/postgres.sh start && bash infra/scripts/postgres.sh url

@@ -5,19 +5,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
 )
 
 // Binding is what ties an approval to one run of one version for one environment; the workflow
-// shows it in its status as "approval_request", and an approver signs it.
-type Binding struct {
-	WorkflowID     string `json:"workflow_id"`
-	RunID          string `json:"run_id"`
-	DeploymentName string `json:"deployment_name"`
-	ModelName      string `json:"model_name"`
-	ModelVersion   string `json:"model_version"`
-	Environment    string `json:"environment"`
-	Action         string `json:"action"`
-}
+// shows it in its status as "approval_request", and an approver signs it. It is the contract's.
+type Binding = contract.ApprovalBinding
 
 // Claims are the signed approval claims (the JWS payload): the binding plus who approved, when,
 // until when and why. Judge decodes them strictly: unknown claims, repeated claims and missing

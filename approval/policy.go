@@ -106,6 +106,23 @@ func (p Policy) Narrow(env string, allowed []string) (int, string) {
 	return -1, ""
 }
 
+// Left returns who may still approve env in a run requested by requester with the allowed list
+// (empty: no narrowing): the eligible approvers, narrowed, less the requester unless the rule lets
+// them approve their own run. Fewer than the rule's Required means the run can never be approved.
+func (p Policy) Left(env, requester string, allowed []string) []string {
+	r, ok := p.Rule(env)
+	if !ok {
+		return nil
+	}
+	var left []string
+	for _, id := range p.Eligible(env) {
+		if (len(allowed) == 0 || slices.Contains(allowed, id)) && (id != requester || r.AllowSelfApproval) {
+			left = append(left, id)
+		}
+	}
+	return left
+}
+
 // keyOwner finds the policy key with kid and its owner's ID.
 func (p Policy) keyOwner(kid string) (jose.JSONWebKey, string, bool) {
 	for _, a := range p.Approvers {

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -258,6 +259,35 @@ func TestLoad(t *testing.T) {
 	} {
 		if _, err := Load(tc.path); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%s) error %v, want one containing %q", tc.path, err, tc.want)
+		}
+	}
+}
+
+// TestLeft: who may still approve, after the run's narrowing and without its requester.
+func TestLeft(t *testing.T) {
+	p := Policy{
+		Approvers: []Approver{{ID: "alice"}, {ID: "bob", Groups: []string{"leads"}}, {ID: "carol", Groups: []string{"leads"}}},
+		Environments: map[string]Rule{
+			"production": {Approvers: []string{"alice"}, Groups: []string{"leads"}, Required: 2},
+			"staging":    {Approvers: []string{"carol"}, Required: 1, AllowSelfApproval: true},
+		},
+	}
+	cases := []struct {
+		env, requester string
+		allowed        []string
+		want           string
+	}{
+		{"production", "", nil, "[alice bob carol]"},
+		{"production", "bob", nil, "[alice carol]"},
+		{"production", "bob", []string{"bob", "carol"}, "[carol]"},
+		{"production", "x", []string{"alice"}, "[alice]"},
+		{"staging", "carol", nil, "[carol]"}, // self-approval allowed there
+		{"staging", "x", []string{"alice"}, "[]"},
+		{"shadow", "x", nil, "[]"}, // no rule: nobody
+	}
+	for _, tc := range cases {
+		if got := fmt.Sprint(p.Left(tc.env, tc.requester, tc.allowed)); got != tc.want {
+			t.Errorf("Left(%s, %q, %v) = %s, want %s", tc.env, tc.requester, tc.allowed, got, tc.want)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,6 +61,11 @@ func (r *reader) cluster(c *ClusterConfig) {
 	r.str("DEPLOYER_HARNESS_FAULTS", &c.HarnessFaults)
 }
 
+// longLabel reports whether a DNS name has a label over 63 characters.
+func longLabel(name string) bool {
+	return slices.ContainsFunc(strings.Split(name, "."), func(l string) bool { return len(l) > 63 })
+}
+
 func (c ClusterConfig) validate() error {
 	switch {
 	case c.Mode != "" && c.Mode != "in-cluster" && c.Mode != "none":
@@ -69,7 +76,7 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_ENDPOINTS must be service-dns, ingress or loopback-harness, got %q", c.Endpoints)
 	case c.Endpoints == "ingress" && c.IngressURL == "":
 		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
-	case !routeDomain.MatchString(c.RouteDomain) || len(c.RouteDomain) > 200:
+	case !routeDomain.MatchString(c.RouteDomain) || len(c.RouteDomain) > 200 || longLabel(c.RouteDomain):
 		return fmt.Errorf("DEPLOYER_ROUTE_DOMAIN must be a lowercase DNS domain (RFC 1123, e.g. models.example.com), got %q", c.RouteDomain)
 	case c.ProgressDeadline < time.Second:
 		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")

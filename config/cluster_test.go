@@ -33,6 +33,7 @@ func TestLoadCluster(t *testing.T) {
 			func(c ClusterConfig) bool { return c.RouteDomain == "models.example.com" }, ""},
 		{"route domain with a scheme", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "https://models.example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
 		{"route domain uppercase", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "Models.Example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
+		{"route domain with a 64-character label", map[string]string{"DEPLOYER_ROUTE_DOMAIN": strings.Repeat("a", 64) + ".example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
 		{"route domain with a wildcard", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "*.example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
 		{"harness targets and faults", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness",
 			"DEPLOYER_HARNESS_TARGETS": "/t.json", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"}, true,

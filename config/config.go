@@ -64,21 +64,21 @@ type ProbeConfig struct {
 // Policy is the organisation's rollout policy. The workflow reads it once, through a local
 // activity, so it is recorded in history and replays deterministically.
 type Policy struct {
-	ShadowHoldDefault      time.Duration  `json:"shadow_hold_default"`      // DEPLOYER_SHADOW_HOLD_DEFAULT, 24h
-	ShadowHoldMin          time.Duration  `json:"shadow_hold_min"`          // DEPLOYER_SHADOW_HOLD_MIN, 24h
-	ShadowHoldMax          time.Duration  `json:"shadow_hold_max"`          // DEPLOYER_SHADOW_HOLD_MAX, 168h
-	ApprovalTimeoutDefault time.Duration  `json:"approval_timeout_default"` // DEPLOYER_APPROVAL_TIMEOUT, 72h
-	ApprovalTimeoutMax     time.Duration  `json:"approval_timeout_max"`     // DEPLOYER_APPROVAL_TIMEOUT_MAX, 168h
-	AllowApprovalWaiver    bool           `json:"allow_approval_waiver"`    // DEPLOYER_ALLOW_APPROVAL_WAIVER, false
-	CanaryHoldDefault      time.Duration  `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
-	CanaryHoldMin          time.Duration  `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
+	ShadowHoldDefault      time.Duration `json:"shadow_hold_default"`      // DEPLOYER_SHADOW_HOLD_DEFAULT, 24h
+	ShadowHoldMin          time.Duration `json:"shadow_hold_min"`          // DEPLOYER_SHADOW_HOLD_MIN, 24h
+	ShadowHoldMax          time.Duration `json:"shadow_hold_max"`          // DEPLOYER_SHADOW_HOLD_MAX, 168h
+	ApprovalTimeoutDefault time.Duration `json:"approval_timeout_default"` // DEPLOYER_APPROVAL_TIMEOUT, 72h
+	ApprovalTimeoutMax     time.Duration `json:"approval_timeout_max"`     // DEPLOYER_APPROVAL_TIMEOUT_MAX, 168h
+	AllowApprovalWaiver    bool          `json:"allow_approval_waiver"`    // DEPLOYER_ALLOW_APPROVAL_WAIVER, false
+	CanaryHoldDefault      time.Duration `json:"canary_hold_default"`      // DEPLOYER_CANARY_HOLD_DEFAULT, 10m
+	CanaryHoldMin          time.Duration `json:"canary_hold_min"`          // DEPLOYER_CANARY_HOLD_MIN, 1m
 	// CompensationTimeout bounds how long a failed run's compensation keeps retrying (an API server
 	// down, a restore that cannot roll out) before it gives up with CompensationFailed for an
 	// operator; DEPLOYER_COMPENSATION_TIMEOUT, 6h. 0 (policies recorded before it): unbounded.
-	CompensationTimeout time.Duration `json:"compensation_timeout"`
-	Shadow                 ShadowCriteria `json:"shadow"`
-	Evidence               EvidencePolicy `json:"evidence"`
-	Canary                 CanaryPolicy   `json:"canary"`
+	CompensationTimeout time.Duration  `json:"compensation_timeout"`
+	Shadow              ShadowCriteria `json:"shadow"`
+	Evidence            EvidencePolicy `json:"evidence"`
+	Canary              CanaryPolicy   `json:"canary"`
 	// Approvals is the approver policy read from DEPLOYER_APPROVERS_FILE (README "Approvals"): who
 	// may approve which environment with which keys, how many, how old. Empty: no one can approve.
 	Approvals approval.Policy `json:"approvals"`

@@ -132,6 +132,19 @@ type ApproveSignal struct {
 	Token    string `json:"token,omitempty"`
 }
 
+// ApprovalBinding is what ties an approval to one run of one version for one environment: the
+// claims an approver signs besides sub, iat, exp and comment (package approval, README "Approvals").
+// A run waiting for approvals shows it in its status as approval_request.
+type ApprovalBinding struct {
+	WorkflowID     string `json:"workflow_id"`
+	RunID          string `json:"run_id"`
+	DeploymentName string `json:"deployment_name"`
+	ModelName      string `json:"model_name"`
+	ModelVersion   string `json:"model_version"`
+	Environment    string `json:"environment"`
+	Action         string `json:"action"`
+}
+
 // ApprovalResult is the `approve` Update's answer when the approval is accepted; a rejection is an
 // Update failure of type ErrApprovalRejected whose message names the reason.
 type ApprovalResult struct {

@@ -37,6 +37,9 @@ const (
 	VerdictArchived     = "archived" // a stage_change: the predecessor left Production for Archived
 	VerdictAborted      = "aborted"
 	VerdictFound        = "found"
+	VerdictRejected     = "rejected" // an approval that did not verify or did not fit what the run awaited
+	// VerdictCompensationFailed: a run_outcome whose compensation gave up (CompensationFailed).
+	VerdictCompensationFailed = "compensation_failed"
 )
 
 // Evidence sources (DESIGN: "every gate decision records where its numbers came from").
@@ -46,6 +49,7 @@ const (
 	SourceRegistry       = "registry"
 	SourceRecords        = "records" // the deployer's own store (known-good rows, earlier ledger entries)
 	SourceSignal         = "signal"
+	SourceSigned         = "signed" // an approval verified against the worker's approver policy
 	SourcePolicy         = "policy"
 	SourcePackager       = "packager"
 	SourceWorkflow       = "workflow"

@@ -23,6 +23,8 @@ const (
 	SignalAbort = "abort"
 	// QueryStatus returns a Status.
 	QueryStatus = "status"
+	// WaitingForApproval is Status.WaitingFor while a run waits for approvals.
+	WaitingForApproval = "approval"
 )
 
 // Search attributes (Keyword) kept current by the workflow.

@@ -1,10 +1,6 @@
 package contract
 
-import (
-	"time"
-
-	"github.com/temporaldeployer/temporaldeployer/approval"
-)
+import "time"
 
 // Output is seed 000's ModelDeployerOutput.
 type Output struct {
@@ -67,10 +63,10 @@ type Status struct {
 	IgnoredSignals int `json:"ignored_signals,omitempty"`
 	// ApprovalRequest, while the run waits for approvals, is what an approval must be bound to:
 	// the claims an approver signs besides sub, iat, exp and comment.
-	ApprovalRequest   *approval.Binding `json:"approval_request,omitempty"`
-	ApprovalsRequired int               `json:"approvals_required,omitempty"`
-	Approvals         []ApprovalRecord  `json:"approvals,omitempty"` // accepted, every environment
-	RejectedApprovals int               `json:"rejected_approvals,omitempty"`
+	ApprovalRequest   *ApprovalBinding `json:"approval_request,omitempty"`
+	ApprovalsRequired int              `json:"approvals_required,omitempty"`
+	Approvals         []ApprovalRecord `json:"approvals,omitempty"` // accepted, every environment
+	RejectedApprovals int              `json:"rejected_approvals,omitempty"`
 	// Compensation, once a failed run undoes what it changed: "running since <time>, until <time>",
 	// "done", or "failed: <why>; needs an operator".
 	Compensation string `json:"compensation,omitempty"`

@@ -31,7 +31,7 @@ type Options struct {
 	// hostname <deployment>.<environment>.<RouteDomain>, so no route can take another's traffic
 	// on a shared Gateway. Defaults to DefaultRouteDomain.
 	RouteDomain string
-	Log       *slog.Logger
+	Log         *slog.Logger
 }
 
 func (o *Options) defaults() {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -69,8 +70,8 @@ func (w workloads) waitCapacity(ctx context.Context, name string) error {
 	return w.waitFor(ctx, name, hasCapacity)
 }
 
-// waitFor polls a Deployment until check says it is done or failed, or the deadline (plus a
-// margin) passes.
+// waitFor reads a Deployment each time it changes until check says it is done or failed, or the
+// deadline (plus a margin) passes.
 func (w workloads) waitFor(ctx context.Context, name string, check func(*appsv1.Deployment) (bool, string)) error {
 	give := time.Now().Add(w.deadline + 30*time.Second)
 	for {
@@ -89,12 +90,31 @@ func (w workloads) waitFor(ctx context.Context, name string, check func(*appsv1.
 		if time.Now().After(give) {
 			return &RolloutError{Name: name, Reason: fmt.Sprintf("no complete rollout within the progress deadline (%s) plus 30s of grace: pods not scheduled or never ready", w.deadline)}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(w.poll):
+		if err := w.nextChange(ctx, d); err != nil {
+			return err
 		}
 	}
+}
+
+// nextChange returns when the Deployment changes after d (a watch event from the API server, so a
+// controller's status update is seen as it is written, not at the next poll), or after w.poll at
+// most: the poll stays as the floor should a watch be refused or miss an event.
+func (w workloads) nextChange(ctx context.Context, d *appsv1.Deployment) error {
+	timeout := int64(max(w.poll/time.Second, 1))
+	wi, err := w.cs.AppsV1().Deployments(w.ns).Watch(ctx, metav1.ListOptions{
+		FieldSelector: "metadata.name=" + d.Name, ResourceVersion: d.ResourceVersion, TimeoutSeconds: &timeout})
+	var events <-chan watch.Event
+	if err == nil {
+		defer wi.Stop()
+		events = wi.ResultChan()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-events:
+	case <-time.After(w.poll):
+	}
+	return nil
 }
 
 // rolledOut reports whether a Deployment finished rolling out, or why it never will. A finished

@@ -29,12 +29,13 @@ func TestApprovalPolicyOwnsTheList(t *testing.T) {
 		{"narrowed below two required", []string{"bob@example.com"}, "", 2, false, contract.ErrInvalidInput, "allowed_approvers: leaves 1"},
 		{"two required, the requester one of the two", nil, "bob@example.com", 2, false, contract.ErrInvalidInput, "requested_by: leaves 1"},
 		{"no approver policy on the worker", nil, "", 1, true, contract.ErrBackendNotConfigured, "DEPLOYER_APPROVERS_FILE"},
+		{"the requester is staging's only approver", nil, "alice@example.com", 1, false, contract.ErrInvalidInput, "requested_by: leaves 0 approver(s) for staging"},
 	}
 	var s suite
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			wd, env, in := waitingPromotion(t, &s, tc.allowed)
-			wd.policy.Approvals = testApprovers(tc.required, false)
+			wd.policy.Approvals = testApprovers(tc.required, strings.Contains(tc.wantField, "staging"))
 			if tc.noPolicy {
 				wd.policy.Approvals = approval.Policy{}
 			}
@@ -132,8 +133,12 @@ func TestApprovalNotAwaited(t *testing.T) {
 	wd.shadowHold = func(r activities.ShadowHoldRequest) (activities.ShadowMeasurement, error) {
 		b := approval.Binding{WorkflowID: "default-test-workflow-id", Environment: "production", Action: "deploy"}
 		tok := signedBy(t, "alice@example.com", b, env.Now(), time.Minute, nil)
-		go func() { sent <- sendUpdate(env, "early", contract.ApproveSignal{Token: tok}) }() // answered once the hold yields
-		time.Sleep(100 * time.Millisecond)
+		go func() { sent <- sendUpdate(env, "early", contract.ApproveSignal{Token: tok}) }()
+		select { // answered while the hold runs: the run waits for no approval yet
+		case <-(<-peek(sent)).done:
+		case <-time.After(10 * time.Second):
+			t.Error("the early Update was not answered during the hold")
+		}
 		return activities.ShadowMeasurement{Last: sample(r.Workload, r.From, r.From.Add(r.Hold), 18000, 20, 42), Samples: 288}, nil
 	}
 	env.ExecuteWorkflow(contract.WorkflowType, in)
@@ -148,4 +153,13 @@ func TestApprovalNotAwaited(t *testing.T) {
 	if got := wd.verdicts("approval"); countOf(got, "rejected") != 1 || countOf(got, "timed_out") != 1 {
 		t.Errorf("ledger %v", got)
 	}
+}
+
+// peek reads the update result from c and puts it back for the test to read again.
+func peek(c chan *updateResult) chan *updateResult {
+	r := <-c
+	c <- r
+	out := make(chan *updateResult, 1)
+	out <- r
+	return out
 }

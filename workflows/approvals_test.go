@@ -217,3 +217,87 @@ func countOf(list []string, s string) int {
 	}
 	return n
 }
+
+// TestApprovalsCountWhileValid: N approvals must all be valid together. With two required,
+// alice's 10-minute approval has expired when bob's arrives an hour later, so the run goes on
+// waiting; her fresh one 5 minutes after his completes it (not a duplicate of the expired one).
+func TestApprovalsCountWhileValid(t *testing.T) {
+	var s suite
+	wd, env, in := waitingPromotion(t, &s, nil)
+	wd.policy.Approvals = testApprovers(2, false)
+	var upds []*updateResult
+	for i, at := range []struct {
+		approver string
+		after    time.Duration
+	}{{"alice@example.com", time.Hour}, {"bob@example.com", 2 * time.Hour}, {"alice@example.com", 2*time.Hour + 5*time.Minute}} {
+		env.RegisterDelayedCallback(func() {
+			upds = append(upds, sendUpdate(env, fmt.Sprint("u", i), signedApproval(t, env, at.approver)))
+		}, at.after)
+	}
+	env.ExecuteWorkflow(contract.WorkflowType, in)
+	if _, err := result(t, env); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	for _, u := range upds {
+		if u.accepted == nil {
+			t.Fatalf("update rejected: %v", u.err)
+		}
+		answers = append(answers, fmt.Sprintf("%d/%d", u.accepted.Approvals, u.accepted.Required))
+	}
+	if fmt.Sprint(answers) != "[1/2 1/2 2/2]" {
+		t.Errorf("answers %v, want [1/2 1/2 2/2]: alice's first approval expired before bob's came", answers)
+	}
+	var actors []string
+	for _, d := range wd.decisions {
+		if d.Gate == contract.GateApproval && d.Verdict == contract.VerdictApproved {
+			actors = append(actors, d.Actor)
+		}
+	}
+	if fmt.Sprint(actors) != "[bob@example.com alice@example.com]" || wd.stage != contract.StageProduction {
+		t.Errorf("approved by %v (stage %s), want bob's and alice's fresh one", actors, wd.stage)
+	}
+}
+
+// TestOversizedApproval: an approval over 16 KiB is refused by the Update's validator (it never
+// reaches history) and rejected as malformed when signalled (recorded, its claimed name clipped).
+func TestOversizedApproval(t *testing.T) {
+	var s suite
+	big := contract.ApproveSignal{Approver: strings.Repeat("m", 300), Comment: strings.Repeat("x", maxApprovalPayload)}
+	for _, via := range []string{viaUpdate, viaSignal} {
+		t.Run(via, func(t *testing.T) {
+			wd, env, in := waitingPromotion(t, &s, nil)
+			var upd *updateResult
+			env.RegisterDelayedCallback(func() {
+				if via == viaUpdate {
+					upd = sendUpdate(env, "big", big)
+					return
+				}
+				env.SignalWorkflow(contract.SignalApprove, big)
+			}, time.Hour)
+			env.ExecuteWorkflow(contract.WorkflowType, in)
+			if _, err := result(t, env); errType(err) != contract.ErrApprovalTimeout {
+				t.Fatalf("got %v, want ApprovalTimeout", err)
+			}
+			rejected := 0
+			for _, d := range wd.decisions {
+				if d.Verdict == contract.VerdictRejected {
+					rejected++
+					if d.Inputs["code"] != approval.RejectMalformed || len(d.Inputs["claimed_approver"].(string)) > claimedMax+len("…") {
+						t.Errorf("rejection %v", d.Inputs)
+					}
+				}
+			}
+			switch via {
+			case viaUpdate:
+				if upd == nil || !strings.Contains(upd.rejected, "malformed") || rejected != 0 {
+					t.Errorf("update %+v, %d recorded: want the validator's refusal, nothing in history", upd, rejected)
+				}
+			case viaSignal:
+				if rejected != 1 {
+					t.Errorf("%d rejections recorded, want 1", rejected)
+				}
+			}
+		})
+	}
+}

@@ -98,16 +98,18 @@ func signedApproval(t testing.TB, env *testsuite.TestWorkflowEnvironment, approv
 type updateResult struct {
 	accepted *contract.ApprovalResult
 	err      error
-	rejected string // the validator's refusal
+	rejected string        // the validator's refusal
+	done     chan struct{} // closed once answered
 }
 
 // sendUpdate sends an `approve` Update now and returns where its answer will be.
 func sendUpdate(env *testsuite.TestWorkflowEnvironment, id string, s contract.ApproveSignal) *updateResult {
-	r := &updateResult{}
+	r := &updateResult{done: make(chan struct{})}
 	env.UpdateWorkflow(contract.UpdateApprove, id, &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
-		OnReject: func(err error) { r.rejected = err.Error() },
+		OnReject: func(err error) { r.rejected = err.Error(); close(r.done) },
 		OnComplete: func(v any, err error) {
+			defer close(r.done)
 			r.err = err
 			if res, ok := v.(contract.ApprovalResult); ok && err == nil {
 				r.accepted = &res

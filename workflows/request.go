@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -77,36 +76,51 @@ func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (
 	return r, nil
 }
 
-// approversSuffice checks the approvers a run leaves for its target environment: allowed_approvers
-// may only narrow the worker's approver policy, and what is left (less the requester, unless the
-// policy lets them approve their own run) must be enough for the environment's rule, or the run
-// could never be approved.
+// approversSuffice checks the approvers a run leaves: allowed_approvers may only narrow the
+// worker's approver policy (for the target environment), and in every environment with a rule the
+// run may wait in — the target, and for a deploy or promote the rungs below it — what is left
+// (less the requester, unless the rule lets them approve their own run) must be enough for the
+// rule, or the run could wait there with no one able to approve it.
 func approversSuffice(p approval.Policy, r Request) (field, msg string) {
-	env := string(r.Environment)
-	if len(r.AllowedApprovers) > 0 {
-		if i, m := p.Narrow(env, r.AllowedApprovers); i >= 0 {
-			return fmt.Sprintf("allowed_approvers[%d]", i), m + " (allowed_approvers may only narrow the worker's approver policy)"
-		}
+	target := string(r.Environment)
+	if i, m := p.Narrow(target, r.AllowedApprovers); i >= 0 {
+		field = fmt.Sprintf("allowed_approvers[%d]", i)
+		return field, strings.TrimPrefix(m, field+": ") + " (allowed_approvers may only narrow the worker's approver policy)"
 	}
-	rule, ok := p.Rule(env)
-	if !r.RequireApproval || !ok {
+	if !r.RequireApproval {
 		return "", ""
 	}
-	var left []string
-	for _, id := range p.Eligible(env) {
-		if (len(r.AllowedApprovers) == 0 || slices.Contains(r.AllowedApprovers, id)) && (id != r.RequestedBy || rule.AllowSelfApproval) {
-			left = append(left, id)
+	for _, env := range approvalEnvironments(r) {
+		rule, ok := p.Rule(env)
+		if !ok {
+			continue
+		}
+		if left := p.Left(env, r.RequestedBy, r.AllowedApprovers); len(left) < rule.Required {
+			field = "requested_by"
+			if len(r.AllowedApprovers) > 0 {
+				field = "allowed_approvers"
+			}
+			return field, fmt.Sprintf("leaves %d approver(s) for %s %v (the requester %q may not approve their own run), "+
+				"and %s needs %d: the run could never be approved there", len(left), env, left, r.RequestedBy, env, rule.Required)
 		}
 	}
-	if len(left) >= rule.Required {
-		return "", ""
+	return "", ""
+}
+
+// approvalEnvironments are the environments a run may wait for approvals in: a rollback its
+// target only, a deploy or promote its target and the rungs below it.
+func approvalEnvironments(r Request) []string {
+	if r.Action == contract.ActionRollback {
+		return []string{string(r.Environment)}
 	}
-	field = "requested_by"
-	if len(r.AllowedApprovers) > 0 {
-		field = "allowed_approvers"
+	var envs []string
+	for _, e := range []contract.Environment{contract.EnvStaging, contract.EnvShadow, contract.EnvProduction} {
+		envs = append(envs, string(e))
+		if e == r.Environment {
+			break
+		}
 	}
-	return field, fmt.Sprintf("leaves %d approver(s) for %s %v (the requester %q may not approve their own run), and %s needs %d: "+
-		"the run could never be approved", len(left), env, left, r.RequestedBy, env, rule.Required)
+	return envs
 }
 
 func normalize(in contract.Input, p config.Policy) (r Request, field, msg string) {

@@ -21,7 +21,12 @@ func (w *run) approveRollback(ctx workflow.Context, target store.Deployment) err
 		return nil
 	}
 	w.version = registry.Version{Name: target.ModelName, Version: target.ModelVersion, Stage: contract.Stage(target.Stage)}
-	return w.awaitSigned(ctx, w.req.Environment)
+	w.enter(ctx, NodeValidatePromotion, "")
+	if err := w.awaitSigned(ctx, w.req.Environment); err != nil {
+		return err
+	}
+	w.enter(ctx, NodeDeployToEndpoint, "")
+	return nil
 }
 
 // specOf rebuilds the spec of a recorded deployment, to restore it.

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/temporaldeployer/temporaldeployer/approval"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 )
 
@@ -25,7 +26,12 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
 				s, err := receive[contract.ApproveSignal](ctx, c)
-				if err != nil {
+				switch {
+				case err != nil && w.gates >= gatesApprovalsSigned:
+					_ = w.rejectApproval(ctx, contract.ApproveSignal{}, viaSignal, &approval.Rejection{Code: approval.RejectMalformed,
+						Detail: "payload does not decode: " + err.Error()})
+					return
+				case err != nil:
 					w.ignoreSignal(ctx, contract.SignalApprove, "approval ignored: payload does not decode: "+err.Error())
 					return
 				}
@@ -119,7 +125,7 @@ func (w *run) ignoreSignal(ctx workflow.Context, name, detail string) {
 
 // What a run can be waiting for, as shown by the status query.
 const (
-	waitApproval   = "approval"
+	waitApproval   = contract.WaitingForApproval
 	waitShadowHold = "shadow_hold"
 	waitCanaryHold = "canary_hold"
 	waitActivity   = "activity"

@@ -46,6 +46,8 @@ type run struct {
 	abort      *contract.AbortSignal
 	awaiting   *approvalWait    // the environment waiting for signed approvals (approvals.go)
 	rejections []store.Decision // rejected approvals not yet in the ledger (bounded)
+	// rejectedOutside counts the rejections outside any approval wait noted for the ledger.
+	rejectedOutside int
 
 	version      registry.Version
 	registered   bool
@@ -76,7 +78,7 @@ func ModelDeployment(ctx workflow.Context, in contract.Input) (contract.Output, 
 		return contract.Output{}, err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateApprove, w.approveUpdate,
-		workflow.UpdateHandlerOptions{Validator: validateApproval}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: w.validateApproval}); err != nil {
 		return contract.Output{}, err
 	}
 	w.listenForSignals(ctx)
@@ -94,6 +96,7 @@ func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
 		return contract.Output{}, err
 	}
 	w.req = req
+	defer w.recordRejections(ctx) // approvals rejected outside an approval wait, however the run ends
 	w.status.Action, w.status.Environment = req.Action, req.Environment
 	w.upsertSearchAttributes(ctx)
 	if err := w.preflight(); err != nil {
@@ -107,8 +110,7 @@ func (w *run) execute(ctx workflow.Context) (contract.Output, error) {
 		return contract.Output{}, err
 	}
 	defer w.release(ctx, lock)
-	defer w.releaseRung(ctx)      // after a failed rung's compensation
-	defer w.recordRejections(ctx) // approvals rejected outside an approval wait
+	defer w.releaseRung(ctx) // after a failed rung's compensation
 
 	err = w.nodes(ctx)
 	if err != nil {

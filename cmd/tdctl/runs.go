@@ -93,7 +93,7 @@ func approve(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tdctl approve: status of %s: %v\n", id, err)
 			return 1
 		}
-		if st.WaitingFor != "approval" || st.ApprovalRequest == nil {
+		if st.WaitingFor != contract.WaitingForApproval || st.ApprovalRequest == nil {
 			fmt.Fprintf(stderr, "tdctl approve: %s is not waiting for an approval (node %s, waiting for %q)\n", id, st.Node, st.WaitingFor)
 			return 1
 		}
