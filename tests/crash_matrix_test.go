@@ -80,17 +80,22 @@ func TestCrashMatrix(t *testing.T) {
 	for i, p := range crashPoints() {
 		name := fmt.Sprintf("crash-%d-%d", i, time.Now().UnixNano()%1e6)
 		t.Run(p.String(), func(t *testing.T) {
-			recovered := e.walkWithCrash(t, top, name, p)
-			table = append(table, fmt.Sprintf("%-40s → Production, 1 registry version, ledger once each, recovered in %s", p, recovered.Round(100*time.Millisecond)))
+			recovered, hit := e.walkWithCrash(t, top, name, p)
+			how := "hit: the new worker finished the run"
+			if !hit {
+				how = "missed: the run had ended before the kill"
+			}
+			table = append(table, fmt.Sprintf("%-36s → Production, 1 registry version, ledger once each; %s, in %s", p, how,
+				recovered.Round(100*time.Millisecond)))
 		})
 	}
 	t.Logf("crash matrix:\n%s", strings.Join(table, "\n"))
 }
 
 // walkWithCrash promotes a fresh model name to Production rung by rung, killing the worker at p,
-// and checks the invariants; it returns the time from the kill to the crashed run's result.
-func (e *env) walkWithCrash(t, top *testing.T, name string, p crashPoint) time.Duration {
-	var recovered time.Duration
+// and checks the invariants; it returns the time from the kill to the crashed run's result, and
+// whether the kill hit the run while it was open.
+func (e *env) walkWithCrash(t, top *testing.T, name string, p crashPoint) (recovered time.Duration, hit bool) {
 	for _, rung := range []contract.Environment{contract.EnvStaging, contract.EnvShadow, contract.EnvProduction} {
 		id := "crash-" + string(rung) + "-" + name
 		e.start(t, id, e.input(name, contract.ActionPromote, rung, rung == contract.EnvProduction))
@@ -120,16 +125,20 @@ func (e *env) walkWithCrash(t, top *testing.T, name string, p crashPoint) time.D
 		}
 		if !k.at.IsZero() {
 			recovered = time.Since(k.at)
+			// A hit: the run was open at the kill and the new worker ran its last workflow task.
+			hit = k.open && lastWorkflowTaskPid(t, e, id) == e.worker.Pid()
 		}
 		e.checkOnce(t, id, name, rung)
 	}
-	return recovered
+	return recovered, hit
 }
 
-// killed is when killAt killed the worker, or why it could not.
+// killed is when killAt killed the worker and whether the run was still open then, or why it
+// could not.
 type killed struct {
-	at  time.Time
-	err error
+	at   time.Time
+	open bool
+	err  error
 }
 
 // killAt follows the run's history as it is written and kills the worker at p, then starts
@@ -164,10 +173,12 @@ func (e *env) killAt(top *testing.T, id string, p crashPoint) killed {
 			}
 		}
 	}
+	d, err := e.tp.Client.DescribeWorkflowExecution(ctx, id, "")
+	open := err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
 	e.worker.Kill()
 	at := time.Now()
 	e.worker = realparts.StartWorker(top, e.workEnv...)
-	return killed{at: at}
+	return killed{at: at, open: open}
 }
 
 // checkOnce: one registry version for the model, each of the run's ledger decisions once, its
