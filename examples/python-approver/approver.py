@@ -170,4 +170,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation: the SDK's native runtime threads can abort it
+    # ("PyGILState_Release: thread state ... must be current", seen with temporalio 1.35 on 3.11).
+    os._exit(code)
