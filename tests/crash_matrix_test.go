@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
-	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
@@ -63,18 +61,7 @@ func crashPoints() []crashPoint {
 // harness, not the product.
 func TestCrashMatrix(t *testing.T) {
 	top := t // workers outlive each subtest
-	tp := realparts.StartTemporal(t)
-	mlflow := realparts.StartMLflow(t)
-	model := realparts.LogSklearnModel(t, mlflow, "crash")
-	db := filepath.Join(t.TempDir(), "deployer.db")
-	st, err := store.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{tp: tp, mlflow: mlflow, dbURL: db, model: model, st: st, approvers: realparts.WriteApprovers(t)}
-	e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + db,
-		e.approvers.Env(), "DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
+	e := promoteWorld(t, realparts.StartTemporal(t), realparts.StartMLflow(t), "")
 	e.worker = realparts.StartWorker(t, e.workEnv...)
 	var table []string
 	for i, p := range crashPoints() {

@@ -3,17 +3,13 @@ package tests
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"go.temporal.io/api/enums/v1"
 
-	"github.com/temporaldeployer/temporaldeployer/contract"
-	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
@@ -25,27 +21,10 @@ func TestTwoWorkers(t *testing.T) {
 	if pg == "" {
 		realparts.Require(t, "PostgreSQL (TEST_POSTGRES_URL)", errors.New("TEST_POSTGRES_URL is not set"))
 	}
-	tp := realparts.StartTemporal(t)
-	mlflow := realparts.StartMLflow(t)
-	st, err := store.Open(context.Background(), pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{tp: tp, mlflow: mlflow, dbURL: pg, model: realparts.LogSklearnModel(t, mlflow, "two-workers"), st: st,
-		approvers: realparts.WriteApprovers(t)}
-	e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + pg,
-		"DEPLOYER_WORKERS=2", e.approvers.Env(), "DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
+	e := promoteWorld(t, realparts.StartTemporal(t), realparts.StartMLflow(t), pg, "DEPLOYER_WORKERS=2")
 	workers := []*realparts.Worker{realparts.StartWorker(t, e.workEnv...), realparts.StartWorker(t, e.workEnv...)}
-	name := fmt.Sprintf("two-%d", time.Now().UnixNano()%1e6)
-	for _, rung := range []contract.Environment{contract.EnvStaging, contract.EnvShadow} {
-		if out, err := e.run(t, string(rung)+"-"+name, e.input(name, contract.ActionPromote, rung, false)); err != nil {
-			t.Fatalf("promote to %s: %+v %v", rung, out, err)
-		}
-	}
-	id := "production-" + name
-	e.start(t, id, e.input(name, contract.ActionPromote, contract.EnvProduction, true))
-	e.waitFor(t, id, "approval")
+	name := e.toShadow(t, "two")
+	id := e.awaitingProduction(t, name)
 	pid := lastWorkflowTaskPid(t, e, id)
 	var survivor *realparts.Worker
 	for _, w := range workers {
@@ -59,14 +38,10 @@ func TestTwoWorkers(t *testing.T) {
 		t.Fatalf("the run's last workflow task ran in pid %d, neither worker (%d, %d)", pid, workers[0].Pid(), workers[1].Pid())
 	}
 	e.approve(t, id, "alice@example.com", "accepted: approvals 1 of 1")
-	out, err := e.result(t, id)
-	if err != nil || out.VersionRecord.Stage != contract.StageProduction {
-		t.Fatalf("%s: %+v %v", id, out, err)
-	}
+	e.finishedInProduction(t, id, name)
 	if last := lastWorkflowTaskPid(t, e, id); last != survivor.Pid() {
 		t.Errorf("the run finished in pid %d, want the survivor %d", last, survivor.Pid())
 	}
-	e.checkOnce(t, id, name, contract.EnvProduction)
 }
 
 // lastWorkflowTaskPid is the process that ran the run's last workflow task, from the identity
