@@ -23,8 +23,11 @@ type Options struct {
 	ProgressDeadline time.Duration
 	// ScaleDownDelay is how long the old canary keeps running after a promotion. Defaults to 30 s.
 	ScaleDownDelay time.Duration
-	// Poll is how often rollouts are read while waiting. Defaults to 500 ms.
+	// Poll bounds how long a wait goes without reading the rollout when no watch event comes.
+	// Defaults to 500 ms.
 	Poll time.Duration
+	// PollOnly waits by polling alone, as before watches: for comparison in TestAbortLatency.
+	PollOnly bool
 	// Endpoints says where workloads answer. Defaults to in-cluster Service DNS.
 	Endpoints Endpoints
 	// RouteDomain scopes each HTTPRoute to one deployment and environment: it matches only the

@@ -49,7 +49,7 @@ func NewReplicaRouter(cs kubernetes.Interface, opt Options, mirror *GatewayRoute
 }
 
 func workloadsOf(cs kubernetes.Interface, opt Options) workloads {
-	return workloads{cs: cs, ns: opt.Namespace, poll: opt.Poll, deadline: opt.ProgressDeadline}
+	return workloads{cs: cs, ns: opt.Namespace, poll: opt.Poll, deadline: opt.ProgressDeadline, pollOnly: opt.PollOnly}
 }
 
 func (r *ReplicaRouter) Attach(ctx context.Context, s Spec) error {

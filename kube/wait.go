@@ -32,6 +32,7 @@ type workloads struct {
 	ns       string
 	poll     time.Duration
 	deadline time.Duration
+	pollOnly bool // no watch (TestAbortLatency's comparison)
 }
 
 // scale sets a Deployment's replicas through the scale subresource; scaling a missing one to
@@ -100,13 +101,15 @@ func (w workloads) waitFor(ctx context.Context, name string, check func(*appsv1.
 // controller's status update is seen as it is written, not at the next poll), or after w.poll at
 // most: the poll stays as the floor should a watch be refused or miss an event.
 func (w workloads) nextChange(ctx context.Context, d *appsv1.Deployment) error {
-	timeout := int64(max(w.poll/time.Second, 1))
-	wi, err := w.cs.AppsV1().Deployments(w.ns).Watch(ctx, metav1.ListOptions{
-		FieldSelector: "metadata.name=" + d.Name, ResourceVersion: d.ResourceVersion, TimeoutSeconds: &timeout})
 	var events <-chan watch.Event
-	if err == nil {
-		defer wi.Stop()
-		events = wi.ResultChan()
+	if !w.pollOnly {
+		timeout := int64(max(w.poll/time.Second, 1))
+		wi, err := w.cs.AppsV1().Deployments(w.ns).Watch(ctx, metav1.ListOptions{
+			FieldSelector: "metadata.name=" + d.Name, ResourceVersion: d.ResourceVersion, TimeoutSeconds: &timeout})
+		if err == nil {
+			defer wi.Stop()
+			events = wi.ResultChan()
+		}
 	}
 	select {
 	case <-ctx.Done():

@@ -29,6 +29,7 @@ import (
 //   - worker: what cmd/worker configures — Poll 500 ms (kube.Options default) and client-go's default
 //     client-side rate limit (5 QPS, burst 10), with a fresh limiter per abort (a worker idle during
 //     the canary's hold);
+//   - worker-poll: the same, waiting by polling alone, as before rollout waits watched;
 //   - tight: Poll 50 ms and no client-side throttling: the control plane's own floor.
 //
 // It is a measurement, not a check, and takes minutes: it runs only with MEASURE_ABORT=1 (and skips
@@ -45,12 +46,14 @@ func TestAbortLatency(t *testing.T) {
 	fast := rest.CopyConfig(e.cfg)
 	fast.QPS, fast.Burst = 1000, 2000
 	configs := []struct {
-		name string
-		cfg  *rest.Config
-		poll time.Duration
+		name     string
+		cfg      *rest.Config
+		poll     time.Duration
+		pollOnly bool
 	}{
-		{"worker", e.cfg, 0}, // kube.Options' default poll, client-go's default limiter
-		{"tight", fast, 50 * time.Millisecond},
+		{"worker", e.cfg, 0, false},     // kube.Options' default poll, client-go's default limiter
+		{"worker-poll", e.cfg, 0, true}, // the same, waiting by polling alone (before watches)
+		{"tight", fast, 50 * time.Millisecond, false},
 	}
 
 	// The PATCH round trip: an annotation on a ConfigMap, merge-patched through an unthrottled client.
@@ -84,7 +87,7 @@ func TestAbortLatency(t *testing.T) {
 		for _, c := range configs {
 			env := "production"
 			opt := e.options(60 * time.Second)
-			opt.Poll = c.poll
+			opt.Poll, opt.PollOnly = c.poll, c.pollOnly
 			setup := e.backend(router, false, opt)
 			// Weight() read back through an unthrottled backend of its own, so reading does not
 			// slow the abort.
