@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// The worker's API server client rate limit, as Argo Rollouts' controller defaults (40, 80).
+const (
+	DefaultKubeQPS   = 40
+	DefaultKubeBurst = 80
+)
+
 // routeDomain is a lowercase RFC 1123 DNS subdomain: a route's hostname ends with it.
 var routeDomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
@@ -22,6 +28,8 @@ type ClusterConfig struct {
 	GatewayNamespace string        // DEPLOYER_GATEWAY_NAMESPACE: default: the workloads' namespace
 	ShadowMirror     bool          // DEPLOYER_SHADOW_MIRROR: mirror live traffic to shadows (Gateway API), default true
 	RouteDomain      string        // DEPLOYER_ROUTE_DOMAIN: routes match <deployment>.<environment>.<domain>, default models.internal
+	QPS              float32       // DEPLOYER_KUBE_QPS: the API server client's rate limit, default 40 (client-go's own: 5)
+	Burst            int           // DEPLOYER_KUBE_BURST: its burst, default 80 (client-go's own: 10)
 	ProgressDeadline time.Duration // DEPLOYER_PROGRESS_DEADLINE: a rollout without progress fails, default 600s
 	ScaleDownDelay   time.Duration // DEPLOYER_SCALE_DOWN_DELAY: old canary kept after promotion, default 30s
 	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default), "ingress", "loopback-harness" (tests and demo only)
@@ -39,6 +47,7 @@ func (c ClusterConfig) Configured() bool {
 // DefaultCluster is the cluster configuration with no environment overrides.
 func DefaultCluster() ClusterConfig {
 	return ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal",
+		QPS: DefaultKubeQPS, Burst: DefaultKubeBurst,
 		ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
 		HarnessDir: ".cache/harness"}
 }
@@ -52,6 +61,10 @@ func (r *reader) cluster(c *ClusterConfig) {
 	r.str("DEPLOYER_GATEWAY_NAMESPACE", &c.GatewayNamespace)
 	r.bool("DEPLOYER_SHADOW_MIRROR", &c.ShadowMirror)
 	r.str("DEPLOYER_ROUTE_DOMAIN", &c.RouteDomain)
+	qps := float64(c.QPS)
+	r.float("DEPLOYER_KUBE_QPS", &qps)
+	c.QPS = float32(qps)
+	r.int("DEPLOYER_KUBE_BURST", &c.Burst)
 	r.dur("DEPLOYER_PROGRESS_DEADLINE", &c.ProgressDeadline)
 	r.dur("DEPLOYER_SCALE_DOWN_DELAY", &c.ScaleDownDelay)
 	r.str("DEPLOYER_ENDPOINTS", &c.Endpoints)
@@ -78,6 +91,8 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
 	case !routeDomain.MatchString(c.RouteDomain) || len(c.RouteDomain) > 200 || longLabel(c.RouteDomain):
 		return fmt.Errorf("DEPLOYER_ROUTE_DOMAIN must be a lowercase DNS domain (RFC 1123, e.g. models.example.com), got %q", c.RouteDomain)
+	case c.QPS <= 0 || c.Burst < 1:
+		return fmt.Errorf("DEPLOYER_KUBE_QPS must be positive and DEPLOYER_KUBE_BURST at least 1, got %g and %d", c.QPS, c.Burst)
 	case c.ProgressDeadline < time.Second:
 		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")
 	case (c.HarnessTargets != "" || c.HarnessFaults != "") && c.Endpoints != "loopback-harness":

@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",
 			BentoPython: ".cache/venv/bin/python", BentoScript: "infra/bento/package.py", BuildTimeout: 15 * time.Minute,
 		},
-		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal",
+		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal", QPS: 40, Burst: 80,
 			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
 			HarnessDir: ".cache/harness"},
 		Metrics: MetricsConfig{Timeout: 10 * time.Second},

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
+	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 )
 
@@ -26,10 +27,11 @@ import (
 // API-server PATCH round trip (a merge patch of an annotation on a ConfigMap). It prints p50 and
 // p99 of both and their ratio, for each router and for two client configurations:
 //
-//   - worker: what cmd/worker configures — Poll 500 ms (kube.Options default) and client-go's default
-//     client-side rate limit (5 QPS, burst 10), with a fresh limiter per abort (a worker idle during
-//     the canary's hold);
-//   - worker-poll: the same, waiting by polling alone, as before rollout waits watched;
+//   - worker: what cmd/worker configures — rollout waits that watch (Poll 500 ms, the kube.Options
+//     default, as a fallback) and its client-side rate limit (DEPLOYER_KUBE_QPS 40, burst 80), with
+//     a fresh limiter per abort (a worker idle during the canary's hold);
+//   - before: as the worker was before: waits polling alone every 500 ms, client-go's default
+//     limit (5 QPS, burst 10);
 //   - tight: Poll 50 ms and no client-side throttling: the control plane's own floor.
 //
 // It is a measurement, not a check, and takes minutes: it runs only with MEASURE_ABORT=1 (and skips
@@ -45,14 +47,16 @@ func TestAbortLatency(t *testing.T) {
 	e := newKubeEnv(t, "abortbench", 60*time.Minute)
 	fast := rest.CopyConfig(e.cfg)
 	fast.QPS, fast.Burst = 1000, 2000
+	worker := rest.CopyConfig(e.cfg)
+	worker.QPS, worker.Burst = config.DefaultKubeQPS, config.DefaultKubeBurst
 	configs := []struct {
 		name     string
 		cfg      *rest.Config
 		poll     time.Duration
 		pollOnly bool
 	}{
-		{"worker", e.cfg, 0, false},     // kube.Options' default poll, client-go's default limiter
-		{"worker-poll", e.cfg, 0, true}, // the same, waiting by polling alone (before watches)
+		{"worker", worker, 0, false}, // what cmd/worker configures: watches, kube.Options' default poll, its limiter
+		{"before", e.cfg, 0, true},   // as before: polling alone, client-go's default limiter
 		{"tight", fast, 50 * time.Millisecond, false},
 	}
 

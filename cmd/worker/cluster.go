@@ -68,18 +68,20 @@ func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), erro
 	return k, stop, nil
 }
 
+// restConfig is the API server client's configuration, with the worker's client-side rate limit
+// (DEPLOYER_KUBE_QPS / DEPLOYER_KUBE_BURST): client-go's default of 5 QPS, burst 10 made an abort
+// on the replica router wait for tokens.
 func restConfig(c config.ClusterConfig) (*rest.Config, error) {
+	var rc *rest.Config
+	var err error
 	if c.Mode == "in-cluster" {
-		rc, err := rest.InClusterConfig()
-		if err != nil {
+		if rc, err = rest.InClusterConfig(); err != nil {
 			return nil, fmt.Errorf("in-cluster config: %w", err)
 		}
-		return rc, nil
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
+	} else if rc, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", c.Kubeconfig, err)
 	}
+	rc.QPS, rc.Burst = c.QPS, c.Burst
 	return rc, nil
 }
 
