@@ -172,7 +172,7 @@ func decodeMember(name string, raw json.RawMessage, target any) error {
 		want = "an integer"
 	}
 	if bytes.Equal(raw, []byte("null")) || json.Unmarshal(raw, target) != nil {
-		return fmt.Errorf("%q: want %s, got %s", name, want, clip(string(raw), 40))
+		return fmt.Errorf("%q: want %s, got %s", name, want, Clip(string(raw), 40))
 	}
 	return nil
 }
@@ -187,8 +187,8 @@ func sortedNames(m map[string]json.RawMessage) []string {
 	return names
 }
 
-// clip shortens s to at most n bytes for a message.
-func clip(s string, n int) string {
+// Clip shortens s to at most n bytes (and an ellipsis), for a message or a record.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

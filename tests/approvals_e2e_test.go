@@ -104,11 +104,7 @@ func forgeToken(t *testing.T, e *env, id string) string {
 // status reads a run's status query.
 func (e *env) status(t *testing.T, id string) contract.Status {
 	t.Helper()
-	v, err := e.tp.Client.QueryWorkflow(context.Background(), id, "", contract.QueryStatus)
-	var st contract.Status
-	if err == nil {
-		err = v.Get(&st)
-	}
+	st, err := e.tp.Status(context.Background(), id)
 	if err != nil {
 		t.Fatalf("status of %s: %v", id, err)
 	}

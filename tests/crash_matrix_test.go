@@ -134,16 +134,8 @@ func (e *env) killAt(top *testing.T, id string, p crashPoint) killed {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if p.approval {
-		for {
-			v, err := e.tp.Client.QueryWorkflow(ctx, id, "", contract.QueryStatus)
-			var st contract.Status
-			if err == nil && v.Get(&st) == nil && st.WaitingFor == "approval" {
-				break
-			}
-			if ctx.Err() != nil {
-				return killed{err: fmt.Errorf("%s never waited for its approval", id)}
-			}
-			time.Sleep(100 * time.Millisecond)
+		if _, err := e.tp.AwaitStatus(ctx, id, contract.WaitingForApproval); err != nil {
+			return killed{err: err}
 		}
 	} else {
 		it := e.tp.Client.GetWorkflowHistory(ctx, id, "", true, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

@@ -238,16 +238,11 @@ func (e *env) crashDuringWait(t *testing.T, name string) {
 // waitFor polls the status query until the run waits for what.
 func (e *env) waitFor(t *testing.T, id, what string) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	var last contract.Status
-	for time.Now().Before(deadline) {
-		v, err := e.tp.Client.QueryWorkflow(context.Background(), id, "", contract.QueryStatus)
-		if err == nil && v.Get(&last) == nil && last.WaitingFor == what {
-			return
-		}
-		time.Sleep(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := e.tp.AwaitStatus(ctx, id, what); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("%s never waited for %s; last status %+v", id, what, last)
 }
 
 // gates counts ledger entries of a workflow as "gate:verdict".

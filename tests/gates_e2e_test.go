@@ -146,9 +146,7 @@ func (g *gatesWorld) approveWhenWaiting(t *testing.T, id string) {
 			d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return // closed without waiting: the caller reads its result
 		}
-		v, err := g.tp.Client.QueryWorkflow(context.Background(), id, "", contract.QueryStatus)
-		var s contract.Status
-		if err == nil && v.Get(&s) == nil && s.WaitingFor == "approval" {
+		if s, err := g.tp.Status(context.Background(), id); err == nil && s.WaitingFor == contract.WaitingForApproval {
 			out, code := realparts.TDCtl(t, []string{"TEMPORAL_ADDRESS=" + g.tp.Address}, "approve", "-key",
 				g.approvers.Keys["bob@example.com"], "-approver", "bob@example.com", "-comment", "measured shadow looks good", id)
 			if code != 0 || !strings.Contains(out, "accepted: approvals 1 of 1") {

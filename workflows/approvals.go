@@ -181,27 +181,20 @@ func oversized(s contract.ApproveSignal) *approval.Rejection {
 // outside any wait), for the ledger; the claimed approver is recorded, clipped, as claimed, never
 // as the actor.
 func (w *run) rejectApproval(ctx workflow.Context, s contract.ApproveSignal, via string, rej *approval.Rejection) error {
-	claimed := clip(s.Approver, claimedMax)
+	claimed := approval.Clip(s.Approver, claimedMax)
 	w.status.RejectedApprovals++
-	w.ignoreSignal(ctx, contract.SignalApprove, fmt.Sprintf("approval (%s) by %q rejected: %s", via, claimed, clip(rej.Error(), 500)))
+	w.ignoreSignal(ctx, contract.SignalApprove, fmt.Sprintf("approval (%s) by %q rejected: %s", via, claimed, approval.Clip(rej.Error(), 500)))
 	budget := &w.rejectedOutside
 	if w.awaiting != nil {
 		budget = &w.awaiting.rejected
 	}
 	if *budget < ignoredSignalsNoted {
 		*budget++
-		w.rejections = append(w.rejections, w.decision(ctx, contract.GateApproval, contract.VerdictRejected, clip(rej.Error(), 500),
-			contract.SourceSigned, "", map[string]any{"code": rej.Code, "detail": clip(rej.Detail, 500), "via": via,
+		w.rejections = append(w.rejections, w.decision(ctx, contract.GateApproval, contract.VerdictRejected, approval.Clip(rej.Error(), 500),
+			contract.SourceSigned, "", map[string]any{"code": rej.Code, "detail": approval.Clip(rej.Detail, 500), "via": via,
 				"claimed_approver": claimed, "signed": s.Token != ""}))
 	}
 	return temporal.NewNonRetryableApplicationError(rej.Error(), contract.ErrApprovalRejected, nil)
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // takeRejections hands over the rejected approvals not yet written to the ledger.

@@ -109,14 +109,7 @@ func TestApprovalRejections(t *testing.T) {
 					in.RequestedBy = tc.requester
 				}
 				var upd *updateResult
-				env.RegisterDelayedCallback(func() {
-					a := tc.make(t, env)
-					if via == viaUpdate {
-						upd = sendUpdate(env, "u1", a)
-						return
-					}
-					env.SignalWorkflow(contract.SignalApprove, a)
-				}, time.Hour)
+				env.RegisterDelayedCallback(func() { upd = sendVia(env, via, "u1", tc.make(t, env)) }, time.Hour)
 				env.ExecuteWorkflow(contract.WorkflowType, in)
 				_, err := result(t, env)
 				if errType(err) != contract.ErrApprovalTimeout {
@@ -172,12 +165,9 @@ func TestApprovalsAccepted(t *testing.T) {
 			for i, sv := range tc.send {
 				approver, via, _ := strings.Cut(sv, "/")
 				env.RegisterDelayedCallback(func() {
-					a := signedApproval(t, env, approver)
-					if via == viaUpdate {
-						upds = append(upds, sendUpdate(env, fmt.Sprint("u", i), a))
-						return
+					if u := sendVia(env, via, fmt.Sprint("u", i), signedApproval(t, env, approver)); u != nil {
+						upds = append(upds, u)
 					}
-					env.SignalWorkflow(contract.SignalApprove, a)
 				}, time.Hour+time.Duration(i)*time.Minute)
 			}
 			env.ExecuteWorkflow(contract.WorkflowType, in)
@@ -268,13 +258,7 @@ func TestOversizedApproval(t *testing.T) {
 		t.Run(via, func(t *testing.T) {
 			wd, env, in := waitingPromotion(t, &s, nil)
 			var upd *updateResult
-			env.RegisterDelayedCallback(func() {
-				if via == viaUpdate {
-					upd = sendUpdate(env, "big", big)
-					return
-				}
-				env.SignalWorkflow(contract.SignalApprove, big)
-			}, time.Hour)
+			env.RegisterDelayedCallback(func() { upd = sendVia(env, via, "big", big) }, time.Hour)
 			env.ExecuteWorkflow(contract.WorkflowType, in)
 			if _, err := result(t, env); errType(err) != contract.ErrApprovalTimeout {
 				t.Fatalf("got %v, want ApprovalTimeout", err)

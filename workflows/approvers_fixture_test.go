@@ -118,3 +118,13 @@ func sendUpdate(env *testsuite.TestWorkflowEnvironment, id string, s contract.Ap
 	}, s)
 	return r
 }
+
+// sendVia sends an approval as the Update (returning where its answer will be) or as the signal
+// (returning nil).
+func sendVia(env *testsuite.TestWorkflowEnvironment, via, id string, a contract.ApproveSignal) *updateResult {
+	if via == viaUpdate {
+		return sendUpdate(env, id, a)
+	}
+	env.SignalWorkflow(contract.SignalApprove, a)
+	return nil
+}

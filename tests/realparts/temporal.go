@@ -88,6 +88,32 @@ func (tp *Temporal) Restart(t testing.TB, down time.Duration) {
 	tp.start(t)
 }
 
+// Status asks a run for its status query.
+func (tp *Temporal) Status(ctx context.Context, id string) (contract.Status, error) {
+	var st contract.Status
+	v, err := tp.Client.QueryWorkflow(ctx, id, "", contract.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
+}
+
+// AwaitStatus asks a run for its status until it waits for what, or ctx ends (then the error
+// names the last status seen).
+func (tp *Temporal) AwaitStatus(ctx context.Context, id, what string) (contract.Status, error) {
+	for {
+		st, err := tp.Status(ctx, id)
+		if err == nil && st.WaitingFor == what {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("%s never waited for %s; last status %+v (%v)", id, what, st, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // CLI runs the temporal CLI against the server and returns its combined output.
 func (tp *Temporal) CLI(t testing.TB, args ...string) string {
 	t.Helper()
