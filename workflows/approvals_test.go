@@ -285,3 +285,35 @@ func TestOversizedApproval(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalRecordsWhatWasSigned: a comment sent beside the token is recorded as unsigned, never
+// as the signed reason; and an approval accepted before an abort is recorded all the same.
+func TestApprovalRecordsWhatWasSigned(t *testing.T) {
+	var s suite
+	wd, env, in := waitingPromotion(t, &s, nil)
+	wd.policy.Approvals = testApprovers(2, false)
+	env.RegisterDelayedCallback(func() {
+		a := signedApproval(t, env, "alice@example.com") // signed comment: "looks good"
+		a.Comment = "ship it, trust me"
+		env.SignalWorkflow(contract.SignalApprove, a)
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "bad data", RequestedBy: "bob"})
+	}, time.Hour+5*time.Minute) // while alice's 10-minute approval is valid
+	env.ExecuteWorkflow(contract.WorkflowType, in)
+	if _, err := result(t, env); errType(err) != contract.ErrAborted {
+		t.Fatalf("got %v, want Aborted", err)
+	}
+	var approved []string
+	for _, d := range wd.decisions {
+		if d.Gate == contract.GateApproval && d.Verdict == contract.VerdictApproved {
+			approved = append(approved, d.Actor)
+			if d.Reason != "looks good" || d.Inputs["unsigned_comment"] != "ship it, trust me" {
+				t.Errorf("reason %q, inputs %v: want the signed comment as reason and the other as unsigned", d.Reason, d.Inputs)
+			}
+		}
+	}
+	if fmt.Sprint(approved) != "[alice@example.com]" {
+		t.Errorf("approved entries %v: alice's approval before the abort must be recorded", approved)
+	}
+}
