@@ -38,6 +38,7 @@ const (
 	VerdictAborted      = "aborted"
 	VerdictFound        = "found"
 	VerdictRejected     = "rejected" // an approval that did not verify or did not fit what the run awaited
+	VerdictExpired      = "expired"  // an approval that verified but expired before the wait ended; it did not count
 	// VerdictCompensationFailed: a run_outcome whose compensation gave up (CompensationFailed).
 	VerdictCompensationFailed = "compensation_failed"
 )

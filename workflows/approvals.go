@@ -30,20 +30,27 @@ type approvalWait struct {
 	env      contract.Environment
 	rule     approval.Rule
 	binding  approval.Binding
-	accepted []acceptedApproval
-	rejected int // rejections of this wait noted for the ledger
+	accepted []acceptedApproval // every approval that verified in this wait, expired ones included
+	rejected int                // rejections of this wait noted for the ledger
 }
 
 // valid is what still counts at now: an accepted approval that has expired since no longer does
 // (its approver may send a fresh one).
 func (aw *approvalWait) valid(now time.Time) []acceptedApproval {
-	var out []acceptedApproval
+	valid, _ := aw.split(now)
+	return valid
+}
+
+// split parts the accepted approvals into those still valid at now and those that have expired.
+func (aw *approvalWait) split(now time.Time) (valid, expired []acceptedApproval) {
 	for _, a := range aw.accepted {
 		if a.claims.Expiry > now.Unix() {
-			out = append(out, a)
+			valid = append(valid, a)
+		} else {
+			expired = append(expired, a)
 		}
 	}
-	return out
+	return valid, expired
 }
 
 func approverIDs(as []acceptedApproval) []string {
@@ -97,8 +104,9 @@ func (w *run) awaitSigned(ctx workflow.Context, env contract.Environment) error 
 	ok, err := w.wait(ctx, waitApproval, summary, w.req.ApprovalTimeout, func() bool {
 		return len(aw.valid(workflow.Now(ctx))) >= rule.Required
 	})
-	valid := aw.valid(workflow.Now(ctx))
-	decisions := append(w.takeRejections(), w.approvedDecisions(ctx, aw, valid)...)
+	valid, expired := aw.split(workflow.Now(ctx))
+	decisions := append(w.takeRejections(), w.approvedDecisions(ctx, aw, expired, contract.VerdictExpired)...)
+	decisions = append(decisions, w.approvedDecisions(ctx, aw, valid, contract.VerdictApproved)...)
 	switch {
 	case err != nil: // aborted: what came in is recorded all the same
 		if len(decisions) > 0 {
@@ -115,11 +123,11 @@ func (w *run) awaitSigned(ctx workflow.Context, env contract.Environment) error 
 	return w.record(ctx, store.Change{Decisions: decisions})
 }
 
-// approvedDecisions are the ledger entries of the approvals that count, the verified approver as
-// the actor.
-func (w *run) approvedDecisions(ctx workflow.Context, aw *approvalWait, valid []acceptedApproval) []store.Decision {
+// approvedDecisions are the ledger entries of approvals that verified, the verified approver as
+// the actor: approved for those that count, expired for those that lapsed before the wait ended.
+func (w *run) approvedDecisions(ctx workflow.Context, aw *approvalWait, as []acceptedApproval, verdict string) []store.Decision {
 	var ds []store.Decision
-	for _, a := range valid {
+	for _, a := range as {
 		c := a.claims
 		inputs := map[string]any{"approver": c.Approver, "comment": c.Comment, "via": a.via, "environment": c.Environment,
 			"issued_at": time.Unix(c.IssuedAt, 0).UTC(), "expires_at": time.Unix(c.Expiry, 0).UTC(),
@@ -127,7 +135,7 @@ func (w *run) approvedDecisions(ctx workflow.Context, aw *approvalWait, valid []
 		if a.unsignedComment != "" {
 			inputs["unsigned_comment"] = a.unsignedComment
 		}
-		ds = append(ds, w.decision(ctx, contract.GateApproval, contract.VerdictApproved, c.Comment, contract.SourceSigned, c.Approver, inputs))
+		ds = append(ds, w.decision(ctx, contract.GateApproval, verdict, c.Comment, contract.SourceSigned, c.Approver, inputs))
 	}
 	return ds
 }
@@ -161,12 +169,12 @@ func (w *run) judgeApproval(ctx workflow.Context, s contract.ApproveSignal, via 
 	if s.Comment != claims.Comment {
 		a.unsignedComment = s.Comment
 	}
-	aw.accepted = append(valid, a) // an expired approval of the same approver is replaced
+	aw.accepted = append(aw.accepted, a) // an expired approval of the same approver no longer counts, and stays recorded
 	w.status.Approvals = append(w.status.Approvals, contract.ApprovalRecord{Approver: claims.Approver, Environment: aw.env,
 		Comment: claims.Comment, Via: via, IssuedAt: time.Unix(claims.IssuedAt, 0).UTC(), At: now.UTC()})
 	workflow.GetLogger(ctx).Info("approval accepted", "approver", claims.Approver, "environment", aw.env,
-		"via", via, "approvals", len(aw.accepted), "required", aw.rule.Required)
-	return contract.ApprovalResult{Accepted: true, Approver: claims.Approver, Approvals: len(aw.accepted), Required: aw.rule.Required}, nil
+		"via", via, "approvals", len(valid)+1, "required", aw.rule.Required)
+	return contract.ApprovalResult{Accepted: true, Approver: claims.Approver, Approvals: len(valid) + 1, Required: aw.rule.Required}, nil
 }
 
 // oversized rejects an approval too large to be one, before it is judged.

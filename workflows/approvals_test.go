@@ -240,12 +240,38 @@ func TestApprovalsCountWhileValid(t *testing.T) {
 	}
 	var actors []string
 	for _, d := range wd.decisions {
-		if d.Gate == contract.GateApproval && d.Verdict == contract.VerdictApproved {
-			actors = append(actors, d.Actor)
+		if d.Gate == contract.GateApproval {
+			actors = append(actors, d.Verdict+":"+d.Actor)
 		}
 	}
-	if fmt.Sprint(actors) != "[bob@example.com alice@example.com]" || wd.stage != contract.StageProduction {
-		t.Errorf("approved by %v (stage %s), want bob's and alice's fresh one", actors, wd.stage)
+	want := "[expired:alice@example.com approved:bob@example.com approved:alice@example.com]"
+	if fmt.Sprint(actors) != want || wd.stage != contract.StageProduction {
+		t.Errorf("approval ledger %v (stage %s), want %s: alice's lapsed approval recorded, bob's and her fresh one counted",
+			actors, wd.stage, want)
+	}
+}
+
+// TestExpiredApprovalRecordedAtTimeout: the only approval lapses before a second arrives and the
+// wait times out; the ledger still shows it, as expired, beside the timeout.
+func TestExpiredApprovalRecordedAtTimeout(t *testing.T) {
+	var s suite
+	wd, env, in := waitingPromotion(t, &s, nil)
+	wd.policy.Approvals = testApprovers(2, false)
+	env.RegisterDelayedCallback(func() {
+		sendUpdate(env, "alice", signedApproval(t, env, "alice@example.com"))
+	}, time.Hour)
+	env.ExecuteWorkflow(contract.WorkflowType, in)
+	if _, err := result(t, env); errType(err) != contract.ErrApprovalTimeout {
+		t.Fatalf("got %v, want ApprovalTimeout", err)
+	}
+	var got []string
+	for _, d := range wd.decisions {
+		if d.Gate == contract.GateApproval {
+			got = append(got, d.Verdict+":"+d.Actor)
+		}
+	}
+	if fmt.Sprint(got) != "[expired:alice@example.com timed_out:]" {
+		t.Errorf("approval ledger %v, want alice's expired approval and the timeout", got)
 	}
 }
 
