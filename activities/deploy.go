@@ -81,14 +81,15 @@ func (a *Activities) SetTrafficWeight(ctx context.Context, r WeightRequest) erro
 }
 
 // PromoteCanary makes the canary the stable workload.
-func (a *Activities) PromoteCanary(ctx context.Context, r WeightRequest) error {
+func (a *Activities) PromoteCanary(ctx context.Context, r WeightRequest) (kube.Rollout, error) {
 	if a.Cluster == nil {
-		return notConfigured("cluster", "the canary")
+		return kube.Rollout{}, notConfigured("cluster", "the canary")
 	}
 	what := "promote canary of " + r.DeploymentName + "/" + r.Environment
 	stop := heartbeatEvery(ctx, waitBeat, what) // the rollout and the scale-down delay outlast a heartbeat timeout
 	defer stop()
-	return clusterError(what, a.Cluster.Promote(ctx, r.DeploymentName, r.Environment))
+	ro, err := a.Cluster.Promote(ctx, r.DeploymentName, r.Environment)
+	return ro, clusterError(what, err)
 }
 
 // RestoreRequest names the known-good spec to go back to; nil To removes the candidate.

@@ -32,7 +32,9 @@ func (c *slowCluster) block(ctx context.Context) error {
 }
 
 func (c *slowCluster) SetWeight(ctx context.Context, _, _ string, _ int) error { return c.block(ctx) }
-func (c *slowCluster) Promote(ctx context.Context, _, _ string) error          { return c.block(ctx) }
+func (c *slowCluster) Promote(ctx context.Context, _, _ string) (kube.Rollout, error) {
+	return kube.Rollout{}, c.block(ctx)
+}
 
 // TestClusterWaitsHeartbeat: SetTrafficWeight and PromoteCanary wait on rollouts, so they
 // heartbeat while they wait (a cancelled activity learns of it from a heartbeat's answer; one that

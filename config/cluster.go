@@ -32,11 +32,8 @@ type ClusterConfig struct {
 	Burst            int           // DEPLOYER_KUBE_BURST: its burst, default 80 (client-go's own: 10)
 	ProgressDeadline time.Duration // DEPLOYER_PROGRESS_DEADLINE: a rollout without progress fails, default 600s
 	ScaleDownDelay   time.Duration // DEPLOYER_SCALE_DOWN_DELAY: old canary kept after promotion, default 30s
-	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default), "ingress", "loopback-harness" (tests and demo only)
-	IngressURL       string        // DEPLOYER_INGRESS_URL: base URL when DEPLOYER_ENDPOINTS=ingress
-	HarnessDir       string        // DEPLOYER_HARNESS_DIR: loopback harness work dir, default .cache/harness
-	HarnessTargets   string        // DEPLOYER_HARNESS_TARGETS: Prometheus file_sd file the harness keeps, default none
-	HarnessFaults    string        // DEPLOYER_HARNESS_FAULTS: e.g. "3/canary:TD_FAULT_LATENCY_MS=300" (tests and demo)
+	Endpoints        string        // DEPLOYER_ENDPOINTS: "service-dns" (default) or "ingress"
+	IngressURL       string        // DEPLOYER_INGRESS_URL: base URL when DEPLOYER_ENDPOINTS=ingress (<url>/<service>/...)
 }
 
 // Configured reports whether the worker gets a cluster.
@@ -48,8 +45,7 @@ func (c ClusterConfig) Configured() bool {
 func DefaultCluster() ClusterConfig {
 	return ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal",
 		QPS: DefaultKubeQPS, Burst: DefaultKubeBurst,
-		ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
-		HarnessDir: ".cache/harness"}
+		ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns"}
 }
 
 func (r *reader) cluster(c *ClusterConfig) {
@@ -69,9 +65,6 @@ func (r *reader) cluster(c *ClusterConfig) {
 	r.dur("DEPLOYER_SCALE_DOWN_DELAY", &c.ScaleDownDelay)
 	r.str("DEPLOYER_ENDPOINTS", &c.Endpoints)
 	r.str("DEPLOYER_INGRESS_URL", &c.IngressURL)
-	r.str("DEPLOYER_HARNESS_DIR", &c.HarnessDir)
-	r.str("DEPLOYER_HARNESS_TARGETS", &c.HarnessTargets)
-	r.str("DEPLOYER_HARNESS_FAULTS", &c.HarnessFaults)
 }
 
 // longLabel reports whether a DNS name has a label over 63 characters.
@@ -85,8 +78,11 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_CLUSTER must be in-cluster or none, got %q", c.Mode)
 	case c.Router != "replica" && c.Router != "gateway":
 		return fmt.Errorf("DEPLOYER_ROUTER must be replica or gateway, got %q", c.Router)
-	case c.Endpoints != "service-dns" && c.Endpoints != "ingress" && c.Endpoints != "loopback-harness":
-		return fmt.Errorf("DEPLOYER_ENDPOINTS must be service-dns, ingress or loopback-harness, got %q", c.Endpoints)
+	case c.Endpoints == "loopback-harness":
+		return fmt.Errorf("DEPLOYER_ENDPOINTS=loopback-harness: the loopback harness is no longer part of the worker; " +
+			"run cmd/loopback-harness (tests and demo only) and set DEPLOYER_ENDPOINTS=ingress, DEPLOYER_INGRESS_URL to the URL it prints")
+	case c.Endpoints != "service-dns" && c.Endpoints != "ingress":
+		return fmt.Errorf("DEPLOYER_ENDPOINTS must be service-dns or ingress, got %q", c.Endpoints)
 	case c.Endpoints == "ingress" && c.IngressURL == "":
 		return fmt.Errorf("DEPLOYER_ENDPOINTS=ingress needs DEPLOYER_INGRESS_URL")
 	case !routeDomain.MatchString(c.RouteDomain) || len(c.RouteDomain) > 200 || longLabel(c.RouteDomain):
@@ -95,8 +91,6 @@ func (c ClusterConfig) validate() error {
 		return fmt.Errorf("DEPLOYER_KUBE_QPS must be positive and DEPLOYER_KUBE_BURST at least 1, got %g and %d", c.QPS, c.Burst)
 	case c.ProgressDeadline < time.Second:
 		return fmt.Errorf("DEPLOYER_PROGRESS_DEADLINE must be at least 1s")
-	case (c.HarnessTargets != "" || c.HarnessFaults != "") && c.Endpoints != "loopback-harness":
-		return fmt.Errorf("DEPLOYER_HARNESS_TARGETS and DEPLOYER_HARNESS_FAULTS need DEPLOYER_ENDPOINTS=loopback-harness (tests and demo only)")
 	}
 	return nil
 }

@@ -18,12 +18,15 @@ func TestLoadCluster(t *testing.T) {
 		{"a kubeconfig configures it", map[string]string{"KUBECONFIG": "/k"}, true, func(c ClusterConfig) bool { return c.Kubeconfig == "/k" }, ""},
 		{"none wins over a kubeconfig", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_CLUSTER": "none"}, false, nil, ""},
 		{"in-cluster", map[string]string{"DEPLOYER_CLUSTER": "in-cluster"}, true, nil, ""},
-		{"gateway router and harness", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ROUTER": "gateway", "DEPLOYER_ENDPOINTS": "loopback-harness",
-			"DEPLOYER_PROGRESS_DEADLINE": "20s", "DEPLOYER_SCALE_DOWN_DELAY": "0s", "DEPLOYER_NAMESPACE": "ml"}, true,
+		{"gateway router and ingress", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ROUTER": "gateway", "DEPLOYER_ENDPOINTS": "ingress",
+			"DEPLOYER_INGRESS_URL": "http://127.0.0.1:8080", "DEPLOYER_PROGRESS_DEADLINE": "20s", "DEPLOYER_SCALE_DOWN_DELAY": "0s",
+			"DEPLOYER_NAMESPACE": "ml"}, true,
 			func(c ClusterConfig) bool {
-				return c.Router == "gateway" && c.Endpoints == "loopback-harness" && c.ProgressDeadline == 20*time.Second &&
-					c.ScaleDownDelay == 0 && c.Namespace == "ml"
+				return c.Router == "gateway" && c.Endpoints == "ingress" && c.IngressURL == "http://127.0.0.1:8080" &&
+					c.ProgressDeadline == 20*time.Second && c.ScaleDownDelay == 0 && c.Namespace == "ml"
 			}, ""},
+		{"the harness is not in the worker", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness"}, false, nil,
+			"cmd/loopback-harness"},
 		{"unknown mode", map[string]string{"DEPLOYER_CLUSTER": "remote"}, false, nil, "DEPLOYER_CLUSTER"},
 		{"unknown router", map[string]string{"DEPLOYER_ROUTER": "istio"}, false, nil, "DEPLOYER_ROUTER"},
 		{"unknown endpoints", map[string]string{"DEPLOYER_ENDPOINTS": "magic"}, false, nil, "DEPLOYER_ENDPOINTS"},
@@ -38,13 +41,6 @@ func TestLoadCluster(t *testing.T) {
 		{"kube qps 0", map[string]string{"DEPLOYER_KUBE_QPS": "0"}, false, nil, "DEPLOYER_KUBE_QPS"},
 		{"route domain with a 64-character label", map[string]string{"DEPLOYER_ROUTE_DOMAIN": strings.Repeat("a", 64) + ".example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
 		{"route domain with a wildcard", map[string]string{"DEPLOYER_ROUTE_DOMAIN": "*.example.com"}, false, nil, "DEPLOYER_ROUTE_DOMAIN"},
-		{"harness targets and faults", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_ENDPOINTS": "loopback-harness",
-			"DEPLOYER_HARNESS_TARGETS": "/t.json", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"}, true,
-			func(c ClusterConfig) bool {
-				return c.HarnessTargets == "/t.json" && c.HarnessFaults == "3/canary:TD_FAULT=error"
-			}, ""},
-		{"harness faults without the harness", map[string]string{"KUBECONFIG": "/k", "DEPLOYER_HARNESS_FAULTS": "3/canary:TD_FAULT=error"},
-			false, nil, "DEPLOYER_HARNESS_FAULTS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

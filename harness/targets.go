@@ -97,17 +97,33 @@ func ReadTargets(path string) ([]TargetGroup, error) {
 	return groups, nil
 }
 
-// writeTargets rewrites l.TargetsFile (if set) from the servers now running. Callers hold l.mu.
-func (l *Loopback) writeTargets() error {
-	if l.TargetsFile == "" {
+// writeTargets rewrites in.TargetsFile (if set) from the servers ready now, each labelled with
+// its workload and the Service of its role. Callers hold in.mu.
+func (in *Ingress) writeTargets() error {
+	if in.TargetsFile == "" {
 		return nil
 	}
-	groups := make([]TargetGroup, 0, len(l.servers))
-	for _, sv := range l.servers {
-		groups = append(groups, sv.target)
+	groups := []TargetGroup{}
+	for _, b := range in.backends {
+		select {
+		case <-b.ready:
+		default:
+			continue
+		}
+		if b.err == nil && b.srv.Alive() {
+			groups = append(groups, targetGroup(b.srv.URL, b.spec, roleService(b.spec)))
+		}
 	}
-	if err := WriteTargets(l.TargetsFile, groups); err != nil {
+	if err := WriteTargets(in.TargetsFile, groups); err != nil {
 		return fmt.Errorf("loopback harness: %w", err)
 	}
 	return nil
+}
+
+// roleService is the Service a workload's role answers behind: the environment's for the stable.
+func roleService(s kube.Spec) string {
+	if s.Role == kube.RoleStable {
+		return kube.ServiceName(s.DeploymentName, s.Environment)
+	}
+	return kube.RoleServiceName(s.DeploymentName, s.Environment, s.Role)
 }

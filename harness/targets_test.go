@@ -109,26 +109,36 @@ func TestReadTargetsRejects(t *testing.T) {
 	}
 }
 
-func TestLoopbackWritesItsServers(t *testing.T) {
+func TestIngressWritesItsReadyServers(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "targets.json")
-	l := &Loopback{TargetsFile: path, servers: map[string]*server{
-		"prod/fraud": {image: "img@sha256:a", target: targetGroup("http://127.0.0.1:9", spec("fraud", "production", kube.RoleStable, "6"), "fraud")},
+	in := &Ingress{TargetsFile: path, backends: map[string]*backend{
+		"fraud-production": readyBackend("http://127.0.0.1:9", spec("fraud", "production", kube.RoleStable, "6")),
+		"fraud-production-canary": readyBackend("http://127.0.0.1:10", spec("fraud", "production", kube.RoleCanary, "7")),
+		"fraud-staging":    {spec: spec("fraud", "staging", kube.RoleStable, "7"), ready: make(chan struct{})}, // starting
 	}}
-	if err := l.writeTargets(); err != nil {
+	if err := in.writeTargets(); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadTargets(path)
-	if err != nil || len(got) != 1 || got[0].Labels["td_service"] != "fraud" {
-		t.Fatalf("targets %+v, %v", got, err)
+	if err != nil || len(got) != 2 || got[0].Labels["td_service"] != "fraud-production-canary" || got[1].Labels["td_service"] != "fraud-production" {
+		t.Fatalf("targets %+v, %v: want the two ready servers, each with its role's Service", got, err)
 	}
-	delete(l.servers, "prod/fraud")
-	if err := l.writeTargets(); err != nil {
+	delete(in.backends, "fraud-production")
+	delete(in.backends, "fraud-production-canary")
+	if err := in.writeTargets(); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := ReadTargets(path); len(got) != 0 {
-		t.Fatalf("after the server went: %+v, want none", got)
+		t.Fatalf("after the servers went: %+v, want none", got)
 	}
-	if err := (&Loopback{}).writeTargets(); err != nil {
+	if err := (&Ingress{}).writeTargets(); err != nil {
 		t.Fatalf("no TargetsFile: %v", err)
 	}
+}
+
+// readyBackend is a backend whose server answers at url (alive: its process has not exited).
+func readyBackend(url string, s kube.Spec) *backend {
+	b := &backend{spec: s, ready: make(chan struct{}), srv: &Server{URL: url, done: make(chan struct{})}, cancel: func() {}}
+	close(b.ready)
+	return b
 }

@@ -125,7 +125,7 @@ func (k *Kubernetes) apply(ctx context.Context, s Spec, size int32) error {
 			return fmt.Errorf("deployment %s.%s get: %w", name, k.opt.Namespace, err)
 		}
 		if d != nil {
-			if _, _, err := specOf(d); err != nil {
+			if _, _, err := SpecOf(d); err != nil {
 				return err // someone else's Deployment: a forced apply would take it over
 			}
 		}
@@ -214,34 +214,38 @@ func (k *Kubernetes) Weight(ctx context.Context, deploymentName, environment str
 
 // Promote makes the canary the stable workload: the stable Deployment rolls to the canary's spec
 // at production's size (surge one, none unavailable), traffic goes back to it, and after the
-// scale-down delay the canary is scaled to zero.
-func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment string) error {
+// scale-down delay the canary is scaled to zero. It returns the stable's rollout: where the
+// promoted version now serves (the environment's Service, not the emptied canary's).
+func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment string) (Rollout, error) {
 	canary, found, err := k.read(ctx, WorkloadName(deploymentName, environment, RoleCanary))
 	if err != nil {
-		return err
+		return Rollout{}, err
 	}
 	if !found {
-		return &RolloutError{Name: instance(deploymentName, environment), Reason: "no canary to promote"}
+		return Rollout{}, &RolloutError{Name: instance(deploymentName, environment), Reason: "no canary to promote"}
 	}
 	canary.Role = RoleStable
 	// The stable keeps production's size; one the replica router scaled to zero at 100 % takes the
 	// canary's, which was production's.
 	size, _, _, err := k.w.desired(ctx, WorkloadName(deploymentName, environment, RoleCanary))
 	if err != nil {
-		return err
+		return Rollout{}, err
 	}
 	if err := k.apply(ctx, canary, int32(max(size, canary.Scaling.MinReplicas))); err != nil {
-		return err
+		return Rollout{}, err
 	}
 	if err := k.w.waitRollout(ctx, WorkloadName(deploymentName, environment, RoleStable)); err != nil {
-		return err
+		return Rollout{}, err
 	}
 	select { // the old canary keeps serving while clients move over
 	case <-ctx.Done():
-		return ctx.Err()
+		return Rollout{}, ctx.Err()
 	case <-time.After(k.opt.ScaleDownDelay):
 	}
-	return k.router.SetWeight(ctx, canary, 0)
+	if err := k.router.SetWeight(ctx, canary, 0); err != nil {
+		return Rollout{}, err
+	}
+	return k.rollout(ctx, canary)
 }
 
 // Current reads the stable workload's spec as deployed (from its annotation).
@@ -257,10 +261,12 @@ func (k *Kubernetes) read(ctx context.Context, name string) (Spec, bool, error) 
 	if err != nil {
 		return Spec{}, false, fmt.Errorf("deployment %s.%s get: %w", name, k.opt.Namespace, err)
 	}
-	return specOf(d)
+	return SpecOf(d)
 }
 
-func specOf(d *appsv1.Deployment) (Spec, bool, error) {
+// SpecOf reads back the Spec a Deployment was applied from (its spec annotation); found is false
+// with a RefusedError for a Deployment temporaldeployer did not make.
+func SpecOf(d *appsv1.Deployment) (Spec, bool, error) {
 	var s Spec
 	raw, ok := d.Annotations[AnnotationSpec]
 	if !ok { // someone else's: never overwritten, never removed, never canaried against

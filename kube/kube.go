@@ -69,7 +69,7 @@ type Cluster interface {
 	// SetWeight sends weight percent of the environment's traffic to its canary.
 	SetWeight(ctx context.Context, deploymentName, environment string, weight int) error
 	// Promote makes the canary the stable workload.
-	Promote(ctx context.Context, deploymentName, environment string) error
+	Promote(ctx context.Context, deploymentName, environment string) (Rollout, error)
 	// Restore sends all traffic back to a known-good spec as the stable workload, scales the canary
 	// to zero and waits for the rollout. A nil spec (no known-good exists) removes the workloads
 	// this deployment name has in the environment, so nothing half-deployed is left.

@@ -135,7 +135,7 @@ func TestRestoreKnownGood(t *testing.T) {
 			want.DeploymentName, want.Environment = "fraud", tc.env
 			d := f.deployment(t, instance("fraud", tc.env))
 			eq(t, "replicas", *d.Spec.Replicas, tc.replicas)
-			got, _, err := specOf(d)
+			got, _, err := SpecOf(d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,9 +274,12 @@ func TestPromote(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeCluster(t, dep("fraud-production", tc.stable, &stable), dep("fraud-production-canary", tc.canary, &canary))
 			k = f.backend(t, Options{})
-			if err := k.Promote(context.Background(), "fraud", "production"); err != nil {
+			ro, err := k.Promote(context.Background(), "fraud", "production")
+			if err != nil {
 				t.Fatalf("Promote: %v", err)
 			}
+			// The promoted version serves behind the environment's Service, not the emptied canary's.
+			eq(t, "promoted endpoint", ro.EndpointName+" "+ro.EndpointURL, "fraud-production http://fraud-production.models.svc.cluster.local")
 			eq(t, "scales", f.scales, tc.scales)
 			got, found, err := k.Current(context.Background(), "fraud", "production")
 			want := canary
@@ -292,7 +295,7 @@ func TestPromote(t *testing.T) {
 		})
 	}
 
-	err := k.Promote(context.Background(), "other", "production")
+	_, err := k.Promote(context.Background(), "other", "production")
 	var re *RolloutError
 	if !errors.As(err, &re) || !re.Permanent() || !strings.Contains(err.Error(), "no canary to promote") {
 		t.Errorf("Promote without a canary = %v; want a permanent RolloutError", err)

@@ -40,11 +40,11 @@ func TestDeployEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	ns := fmt.Sprintf("e2e-%d", time.Now().UnixNano()%1e6)
 	db := filepath.Join(dir, "deployer.db")
-	realparts.StartWorker(t, "TEMPORAL_ADDRESS="+tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
-		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+ns, "DEPLOYER_ENDPOINTS=loopback-harness",
-		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"), "DEPLOYER_SHADOW_MIRROR=false",
+	lh := realparts.StartLoopbackHarness(t, kubeconfig, ns, realparts.HarnessOptions{})
+	realparts.StartWorker(t, append(lh.WorkerEnv(), "TEMPORAL_ADDRESS="+tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
+		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+ns, "DEPLOYER_SHADOW_MIRROR=false",
 		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
-		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3")
+		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3")...)
 	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

@@ -35,17 +35,30 @@ type gatesWorld struct {
 	k         *kube.Kubernetes
 	reg       *reg.MLflow
 	ns, name  string
+	mlflow    string
 	models    []realparts.LoggedModel
 	approvers realparts.Approvers
+	worker    *realparts.Worker
+	workEnv   []string // the worker's environment, for a restart
 }
+
+// gatesFaults are the harness's fault switches in TestGatesEndToEnd: v3's canary slowed, v4's failing.
+const gatesFaults = "3/canary:TD_FAULT_LATENCY_MS=200,4/canary:TD_FAULT=error"
 
 const gatesCanaryHold = 15 * time.Second
 
-func startGatesWorld(t *testing.T) *gatesWorld {
+// startGatesWorld starts the world on the shared control plane with models logged to MLflow and
+// the harness's fault switches.
+func startGatesWorld(t *testing.T, models int, faults string) *gatesWorld {
+	return startGatesWorldOn(t, realparts.StartCluster(t), models, faults)
+}
+
+// startGatesWorldOn starts the world on the control plane of kubeconfig.
+func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults string) *gatesWorld {
 	realparts.RequireBentoML(t)
 	g := &gatesWorld{tp: realparts.StartTemporal(t), name: "fraud-gates", approvers: realparts.WriteApprovers(t)}
 	ml := realparts.StartMLflow(t)
-	kubeconfig := realparts.StartCluster(t)
+	g.mlflow = ml
 	oci := httptest.NewServer(registry.New())
 	t.Cleanup(oci.Close)
 	dir := t.TempDir()
@@ -54,7 +67,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 		t.Fatal(err)
 	}
 	prom := realparts.StartPrometheus(t, targets)
-	for range 4 {
+	for range models {
 		g.models = append(g.models, realparts.LogSklearnModel(t, ml, "gates-e2e"))
 	}
 	g.ns = fmt.Sprintf("gates-%d", time.Now().UnixNano()%1e6)
@@ -63,10 +76,9 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 	realparts.InstallGatewayCRDs(t, kubeconfig)
 	realparts.EnsureGateway(t, kubeconfig, g.ns, "models")
 	db := filepath.Join(dir, "deployer.db")
-	realparts.StartWorker(t, "TEMPORAL_ADDRESS="+g.tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
-		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+g.ns, "DEPLOYER_ENDPOINTS=loopback-harness",
-		"DEPLOYER_HARNESS_DIR="+filepath.Join(dir, "harness"), g.approvers.Env(),
-		"DEPLOYER_HARNESS_TARGETS="+targets, "DEPLOYER_HARNESS_FAULTS=3/canary:TD_FAULT_LATENCY_MS=200,4/canary:TD_FAULT=error",
+	lh := realparts.StartLoopbackHarness(t, kubeconfig, g.ns, realparts.HarnessOptions{Targets: targets, Faults: faults})
+	g.workEnv = append(lh.WorkerEnv(), "TEMPORAL_ADDRESS="+g.tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
+		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+g.ns, g.approvers.Env(),
 		"DEPLOYER_PROMETHEUS_URL="+prom,
 		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
 		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3",
@@ -75,6 +87,7 @@ func startGatesWorld(t *testing.T) *gatesWorld {
 		"DEPLOYER_SHADOW_MIN_REQUESTS=200", "DEPLOYER_SHADOW_SAMPLE_EVERY=5s",
 		"DEPLOYER_CANARY_HOLD_MIN=5s", "DEPLOYER_CANARY_HOLD_DEFAULT="+gatesCanaryHold.String(),
 		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_CANARY_SAMPLE_EVERY=3s", "DEPLOYER_CANARY_WARMUP=3s", "DEPLOYER_SCALE_DOWN_DELAY=2s")
+	g.worker = realparts.StartWorker(t, g.workEnv...)
 	var err error
 	if g.reg, err = reg.NewMLflow(ml); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 // fault switch) fails its analysis and is rolled back at once to stable v2 at 100 %; v4's canary
 // (every request failing) fails the probe sent as it takes traffic and is rolled back the same way.
 func TestGatesEndToEnd(t *testing.T) {
-	g := startGatesWorld(t)
+	g := startGatesWorld(t, 4, gatesFaults)
 	v1, v2, v3, v4 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns
 	t.Run("v1: the shadow evidence of a real hold is measured and lets Production through", func(t *testing.T) {
 		out, err := g.deploy(t, v1, g.models[0])

@@ -45,7 +45,7 @@ func TestKubeCanaryWalk(t *testing.T) {
 			}
 
 			began := time.Now()
-			if err := k.Promote(e.ctx, "iris", "production"); err != nil {
+			if _, err := k.Promote(e.ctx, "iris", "production"); err != nil {
 				t.Fatalf("promote: %v", err)
 			}
 			t.Logf("%-7s promoted in %s (scale-down delay 1 s)", router, time.Since(began).Round(time.Millisecond))

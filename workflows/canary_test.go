@@ -49,7 +49,7 @@ func TestCanary(t *testing.T) {
 				}, tc.abortAt)
 			}
 			env.ExecuteWorkflow(contract.WorkflowType, in)
-			_, err := result(t, env)
+			out, err := result(t, env)
 			if got := errType(err); got != tc.wantErr {
 				t.Fatalf("error type %q (%v), want %q", got, err, tc.wantErr)
 			}
@@ -65,6 +65,13 @@ func TestCanary(t *testing.T) {
 			if tc.wantErr == "" {
 				if wd.calls["PromoteCanary"] != 1 || len(wd.restores) != 0 {
 					t.Errorf("calls %v restores %v", wd.calls, wd.restores)
+				}
+				// Promoted, the version serves behind production's Service: that is what the run
+				// records and health-checks, not the canary's emptied one.
+				if stable := rollout("production", "stable"); out.DeploymentManifest.EndpointURL != stable.EndpointURL ||
+					out.DeploymentManifest.HealthCheckURL != stable.HealthURL {
+					t.Errorf("manifest endpoint %s, health %s; want production's stable %s", out.DeploymentManifest.EndpointURL,
+						out.DeploymentManifest.HealthCheckURL, stable.EndpointURL)
 				}
 				return
 			}

@@ -133,8 +133,15 @@ func (w *run) canary(ctx workflow.Context, env contract.Environment, known *acti
 		}
 	}
 	wr := activities.WeightRequest{DeploymentName: w.req.DeploymentName, Environment: string(env), Weight: 100}
-	if err := w.exec(ctx, long("promote canary to stable"), a.PromoteCanary, wr, nil); err != nil {
+	var promoted kube.Rollout
+	if err := w.exec(ctx, long("promote canary to stable"), a.PromoteCanary, wr, &promoted); err != nil {
 		return ro, err
+	}
+	// The promoted version serves behind the environment's Service now: that is what the run
+	// records and health-checks (the canary's Service is empty after the scale-down delay).
+	// Promotions recorded before PromoteCanary returned it carry no rollout and replay as they ran.
+	if promoted.EndpointURL != "" {
+		return promoted, nil
 	}
 	return ro, nil
 }

@@ -147,9 +147,9 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 		wd.weights = append(wd.weights, r.Weight)
 		return nil
 	})
-	env.OnActivity(a.PromoteCanary, mock.Anything, mock.Anything).Return(func(context.Context, activities.WeightRequest) error {
+	env.OnActivity(a.PromoteCanary, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.WeightRequest) (kube.Rollout, error) {
 		count("PromoteCanary")
-		return nil
+		return rollout(r.Environment, string(kube.RoleStable)), nil
 	})
 	env.OnActivity(a.RestoreWorkload, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RestoreRequest) (kube.Rollout, error) {
 		count("RestoreWorkload")

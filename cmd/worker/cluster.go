@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -11,49 +10,36 @@ import (
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
-	"github.com/temporaldeployer/temporaldeployer/harness"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 )
 
-// newCluster builds the Kubernetes backend the configuration asks for (nil when none). The
-// returned stop releases what it started (the loopback harness's servers).
-func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), error) {
+// newCluster builds the Kubernetes backend the configuration asks for (nil when none).
+func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, error) {
 	c := cfg.Cluster
 	if !c.Configured() {
-		return nil, func() {}, nil
+		return nil, nil
 	}
 	rc, err := restConfig(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	opt := kube.Options{Namespace: c.Namespace, ProgressDeadline: c.ProgressDeadline, ScaleDownDelay: c.ScaleDownDelay,
 		RouteDomain: c.RouteDomain, Log: log}
 	if c.ScaleDownDelay == 0 {
 		opt.ScaleDownDelay = -1 // zero means none, not the default
 	}
-	stop := func() {}
-	switch c.Endpoints {
-	case "ingress":
+	if c.Endpoints == "ingress" {
 		opt.Endpoints = kube.IngressHost{BaseURL: c.IngressURL}
-	case "loopback-harness":
-		faults, err := harness.ParseFaults(c.HarnessFaults)
-		if err != nil {
-			return nil, nil, fmt.Errorf("DEPLOYER_HARNESS_FAULTS: %w", err)
-		}
-		h := &harness.Loopback{BentoML: bentomlNextTo(cfg.Packaging.BentoPython), Dir: c.HarnessDir,
-			Insecure: cfg.Packaging.OCIInsecure, Log: log, TargetsFile: c.HarnessTargets, Faults: faults}
-		opt.Endpoints, stop = h, h.Close
-		log.Warn("endpoints come from the loopback harness: a test and demo aid, not for production")
 	}
 	var gw *kube.GatewayRouter
 	if c.Router == "gateway" || c.ShadowMirror {
 		gwc, err := gwclient.NewForConfig(rc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gateway api client: %w", err)
+			return nil, fmt.Errorf("gateway api client: %w", err)
 		}
 		gw = kube.NewGatewayRouter(cs, gwc, opt, kube.ParentRef{Name: c.Gateway, Namespace: c.GatewayNamespace})
 	}
@@ -63,9 +49,9 @@ func newCluster(cfg config.Config, log *slog.Logger) (kube.Cluster, func(), erro
 	}
 	k, err := kube.New(cs, router, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return k, stop, nil
+	return k, nil
 }
 
 // restConfig is the API server client's configuration, with the worker's client-side rate limit
@@ -83,9 +69,4 @@ func restConfig(c config.ClusterConfig) (*rest.Config, error) {
 	}
 	rc.QPS, rc.Burst = c.QPS, c.Burst
 	return rc, nil
-}
-
-// bentomlNextTo finds the bentoml executable beside the packaging Python.
-func bentomlNextTo(python string) string {
-	return filepath.Join(filepath.Dir(python), "bentoml")
 }

@@ -111,5 +111,20 @@ func TestFromTargetsFile(t *testing.T) {
 	if len(got.Stable) != 1 || got.Stable[0] != "http://127.0.0.1:4" || len(got.Canary) != 1 {
 		t.Errorf("production live: %+v", got)
 	}
+	// At 100 % the replica router scales production's stable to zero: its server goes, and the
+	// canary alone is production's live traffic (not staging's).
+	var canaryAlone []harness.TargetGroup
+	for _, g := range groups {
+		if g.Targets[0] != "127.0.0.1:4" {
+			canaryAlone = append(canaryAlone, g)
+		}
+	}
+	if err := harness.WriteTargets(path, canaryAlone); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = FromTargetsFile(path, "d", "")(context.Background())
+	if len(got.Stable) != 0 || len(got.Canary) != 1 || got.Canary[0] != "http://127.0.0.1:5" {
+		t.Errorf("production's canary at 100 %%: %+v, want the canary live", got)
+	}
 	_ = os.Remove(path)
 }

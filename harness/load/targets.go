@@ -7,12 +7,13 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/metrics"
 )
 
-// LiveEnvironment is where a deployment's live traffic goes: production once it has a stable
-// workload there, staging before.
+// LiveEnvironment is where a deployment's live traffic goes: production once it has a stable or
+// canary workload there (at 100 % the replica router scales the stable to zero), staging before.
 func LiveEnvironment(groups []harness.TargetGroup, deployment string) string {
 	for _, g := range groups {
 		l := g.Labels
-		if l[metrics.LabelDeployment] == deployment && l[metrics.LabelEnvironment] == "production" && l[metrics.LabelRole] == "stable" {
+		if l[metrics.LabelDeployment] == deployment && l[metrics.LabelEnvironment] == "production" &&
+			(l[metrics.LabelRole] == "stable" || l[metrics.LabelRole] == "canary") {
 			return "production"
 		}
 	}

@@ -1,0 +1,102 @@
+// Command loopback-harness is the local control plane's data plane, for tests and the demo only:
+// KWOK's pods run no containers, so this process serves each Deployment's model on 127.0.0.1 and
+// answers for the namespace's Services at http://<listen>/<service>/... (harness.Ingress). Start
+// the worker with DEPLOYER_ENDPOINTS=ingress and DEPLOYER_INGRESS_URL set to the URL this prints.
+// It is not part of the worker: a worker killed mid-deploy leaves it, its servers and the URLs it
+// recorded in place; the servers die with this process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/temporaldeployer/temporaldeployer/harness"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("loopback harness", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var (
+		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the local control plane")
+		namespace  = flag.String("namespace", "", "the namespace whose Services it answers for (required)")
+		listen     = flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
+		urlFile    = flag.String("url-file", "", "write the ingress URL here once it serves")
+		dir        = flag.String("dir", ".cache/harness", "working directory: bento homes and server logs")
+		bentoml    = flag.String("bentoml", "", "the bentoml executable (required)")
+		insecure   = flag.Bool("insecure", false, "plain HTTP to the OCI registry")
+		targets    = flag.String("targets", "", "Prometheus file_sd file listing every ready server")
+		faults     = flag.String("faults", "", `fault switches, e.g. "3/canary:TD_FAULT_LATENCY_MS=300,4/canary:TD_FAULT=error"`)
+		ready      = flag.Duration("ready", 3*time.Minute, "how long a model server may take to answer /readyz")
+	)
+	flag.Parse()
+	if *namespace == "" || *bentoml == "" || *kubeconfig == "" {
+		return errors.New("-namespace, -bentoml and -kubeconfig (or KUBECONFIG) are required")
+	}
+	fs, err := harness.ParseFaults(*faults)
+	if err != nil {
+		return fmt.Errorf("-faults: %w", err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig %s: %w", *kubeconfig, err)
+	}
+	rc.QPS, rc.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	in := &harness.Ingress{Client: cs, Namespace: *namespace, BentoML: *bentoml, Dir: *dir, Insecure: *insecure,
+		Ready: *ready, Faults: fs, TargetsFile: *targets, Log: log}
+	wait, err := in.Run(ctx)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: in, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	if *urlFile != "" {
+		if err := writeAtomically(*urlFile, url+"\n"); err != nil {
+			return err
+		}
+	}
+	log.Info("loopback harness: a test and demo aid, not for production", "url", url, "namespace", *namespace)
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	wait()
+	return nil
+}
+
+func writeAtomically(path, content string) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
