@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/approval"
+	"github.com/temporaldeployer/temporaldeployer/seal"
 )
 
 // Config is the worker's configuration.
@@ -19,6 +20,13 @@ type Config struct {
 	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
 	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
 	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	// LedgerKey (DEPLOYER_LEDGER_KEY, default .cache/ledger/worker.jwk) is the worker's Ed25519
+	// signing key (a private JWK; in a cluster a mounted Secret) that seals every evidence-ledger
+	// entry. When the file is absent the worker creates it. LedgerKeyring (DEPLOYER_LEDGER_KEYRING,
+	// default <LedgerKey>.pub.json) holds the public keys that verify the ledger; the worker adds
+	// its key to it.
+	LedgerKey     string
+	LedgerKeyring string
 	// ApproversFile (DEPLOYER_APPROVERS_FILE, default none) is the approver policy, a JSON file (a
 	// mounted Secret or ConfigMap in a cluster); a malformed one stops the worker at start.
 	ApproversFile string
@@ -108,6 +116,8 @@ func Defaults() Config {
 		TemporalNamespace: "default",
 		MLflowTrackingURI: "http://127.0.0.1:5000",
 		DatabaseURL:       ".cache/deployer.db",
+		LedgerKey:         ".cache/ledger/worker.jwk",
+		LedgerKeyring:     seal.KeyringPath(".cache/ledger/worker.jwk"),
 		LogLevel:          "info",
 		StopTimeout:       30 * time.Second,
 		Workers:           1,
@@ -161,6 +171,11 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
 	r.str("MLFLOW_TRACKING_URI", &c.MLflowTrackingURI)
 	r.str("DATABASE_URL", &c.DatabaseURL)
+	r.str("DEPLOYER_LEDGER_KEY", &c.LedgerKey)
+	if r.getenv("DEPLOYER_LEDGER_KEYRING") == "" && r.getenv("DEPLOYER_LEDGER_KEY") != "" {
+		c.LedgerKeyring = seal.KeyringPath(c.LedgerKey)
+	}
+	r.str("DEPLOYER_LEDGER_KEYRING", &c.LedgerKeyring)
 	r.str("DEPLOYER_LOG_LEVEL", &c.LogLevel)
 	r.int("DEPLOYER_WORKERS", &c.Workers)
 	r.dur("DEPLOYER_WORKER_STOP_TIMEOUT", &c.StopTimeout)

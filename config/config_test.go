@@ -20,6 +20,8 @@ func TestLoadDefaults(t *testing.T) {
 		TemporalNamespace: "default",
 		MLflowTrackingURI: "http://127.0.0.1:5000",
 		DatabaseURL:       ".cache/deployer.db",
+		LedgerKey:         ".cache/ledger/worker.jwk",
+		LedgerKeyring:     ".cache/ledger/worker.jwk.pub.json",
 		LogLevel:          "info",
 		Workers:           1,
 		StopTimeout:       30 * time.Second,
@@ -29,8 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 			BentoPython: ".cache/venv/bin/python", BentoScript: "infra/bento/package.py", BuildTimeout: 15 * time.Minute,
 		},
 		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal", QPS: 40, Burst: 80,
-			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns",
-			HarnessDir: ".cache/harness"},
+			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns"},
 		Metrics: MetricsConfig{Timeout: 10 * time.Second},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
@@ -87,6 +88,8 @@ func overrides() []override {
 		{"TEMPORAL_NAMESPACE", "ml-prod", func(c Config) any { return c.TemporalNamespace }, "ml-prod"},
 		{"MLFLOW_TRACKING_URI", "https://mlflow.internal", func(c Config) any { return c.MLflowTrackingURI }, "https://mlflow.internal"},
 		{"DATABASE_URL", "postgres://u@db/deployer", func(c Config) any { return c.DatabaseURL }, "postgres://u@db/deployer"},
+		{"DEPLOYER_LEDGER_KEY", "/secrets/ledger.jwk", func(c Config) any { return c.LedgerKey }, "/secrets/ledger.jwk"},
+		{"DEPLOYER_LEDGER_KEYRING", "/etc/keyring.json", func(c Config) any { return c.LedgerKeyring }, "/etc/keyring.json"},
 		{"DEPLOYER_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, "debug"},
 		{"DEPLOYER_WORKERS", "1", func(c Config) any { return c.Workers }, 1},
 		{"DEPLOYER_WORKER_STOP_TIMEOUT", "2m", func(c Config) any { return c.StopTimeout }, 2 * time.Minute},
@@ -132,11 +135,19 @@ func overrides() []override {
 	}
 }
 
+// TestLedgerKeyringFollowsTheKey: the keyring defaults to the key's path with .pub.json.
+func TestLedgerKeyringFollowsTheKey(t *testing.T) {
+	c, err := Load(env(map[string]string{"DEPLOYER_LEDGER_KEY": "/secrets/ledger.jwk"}))
+	if err != nil || c.LedgerKeyring != "/secrets/ledger.jwk.pub.json" {
+		t.Fatalf("keyring %q, %v", c.LedgerKeyring, err)
+	}
+}
+
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 46 {
-		t.Fatalf("%d variables covered, want all 46", len(cases))
+	if len(cases) != 48 {
+		t.Fatalf("%d variables covered, want all 48", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -159,6 +170,8 @@ func TestLoadOverrides(t *testing.T) {
 				restored.MLflowTrackingURI = def.MLflowTrackingURI
 			case "DATABASE_URL":
 				restored.DatabaseURL = def.DatabaseURL
+			case "DEPLOYER_LEDGER_KEY", "DEPLOYER_LEDGER_KEYRING":
+				restored.LedgerKey, restored.LedgerKeyring = def.LedgerKey, def.LedgerKeyring
 			case "DEPLOYER_LOG_LEVEL":
 				restored.LogLevel = def.LogLevel
 			case "DEPLOYER_WORKER_STOP_TIMEOUT":

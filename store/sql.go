@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/temporaldeployer/temporaldeployer/seal"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,8 +22,9 @@ import (
 
 // SQL is the Store on a SQL database: SQLite (embedded, pure Go) or PostgreSQL (pgx).
 type SQL struct {
-	db *sql.DB
-	d  dialect
+	db     *sql.DB
+	d      dialect
+	signer seal.Signer // seals every ledger entry inserted (nil: unsealed)
 }
 
 var _ Store = (*SQL)(nil)

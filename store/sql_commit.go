@@ -97,10 +97,16 @@ func (s *SQL) insertDecision(ctx context.Context, tx *sql.Tx, dec Decision, now 
 	if dec.DecidedAt.IsZero() {
 		dec.DecidedAt = now
 	}
+	dec.DecidedAt = dec.DecidedAt.UTC().Truncate(time.Microsecond) // as stored, and as sealed
 	args, err := s.d.decisionArgs(dec)
 	if err != nil {
 		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
 	}
+	link, err := s.sealDecision(ctx, tx, dec)
+	if err != nil {
+		return err
+	}
+	args = append(args, sealArgs(link)...)
 	if _, err := tx.ExecContext(ctx, s.d.rebind(insertDecisionSQL), nulSafeArgs(args)...); err != nil {
 		return fmt.Errorf("commit decision %s: %w", dec.Key, err)
 	}

@@ -99,7 +99,7 @@ var (
 		slices.Concat(deploymentColumns, []string{"created_at", "updated_at"}), []string{"deployment_id"}, "created_at")
 	upsertRegistrySQL = upsertSQL("ml_model_registry", registryColumns,
 		[]string{"registered_model_name", "version"})
-	insertDecisionSQL = insertSQL("evidence_ledger", decisionColumns) + " ON CONFLICT (key) DO NOTHING"
+	insertDecisionSQL = insertSQL("evidence_ledger", slices.Concat(decisionColumns, sealColumns)) + " ON CONFLICT (key) DO NOTHING"
 
 	selectDeploymentSQL = "SELECT " + strings.Join(deploymentColumns, ", ") + " FROM ml_deployments"
 	selectRegistrySQL   = "SELECT " + strings.Join(registryColumns, ", ") + " FROM ml_model_registry"

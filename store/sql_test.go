@@ -21,7 +21,7 @@ type storeCase struct {
 
 // TestSQLStore runs every case against SQLite and against the PostgreSQL at TEST_POSTGRES_URL.
 func TestSQLStore(t *testing.T) {
-	cases := slices.Concat(lockCases(), recordCases(), evidenceCases())
+	cases := slices.Concat(lockCases(), recordCases(), evidenceCases(), sealCases())
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			if b.name == "postgres" {

@@ -5,6 +5,7 @@ package tests
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ type env struct {
 	approvers realparts.Approvers
 	mlflow    string
 	dbURL     string
+	ledgerKey string // the worker's ledger signing key (its keyring beside it)
 	st        *store.SQL
 	model     realparts.LoggedModel
 	workEnv   []string
@@ -47,7 +50,8 @@ func TestEndToEnd(t *testing.T) {
 			if b.url == "" {
 				realparts.Require(t, "PostgreSQL (TEST_POSTGRES_URL)", errors.New("TEST_POSTGRES_URL is not set"))
 			}
-			e := &env{tp: tp, mlflow: mlflow, dbURL: b.url, model: model, approvers: realparts.WriteApprovers(t)}
+			e := &env{tp: tp, mlflow: mlflow, dbURL: b.url, model: model, approvers: realparts.WriteApprovers(t),
+				ledgerKey: filepath.Join(t.TempDir(), "ledger", "worker.jwk")}
 			st, err := store.Open(context.Background(), b.url)
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +59,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			e.st = st
 			e.workEnv = []string{"TEMPORAL_ADDRESS=" + tp.Address, "MLFLOW_TRACKING_URI=" + mlflow, "DATABASE_URL=" + b.url,
-				"DEPLOYER_LOG_LEVEL=debug", e.approvers.Env(),
+				"DEPLOYER_LOG_LEVEL=debug", e.approvers.Env(), "DEPLOYER_LEDGER_KEY=" + e.ledgerKey,
 				// These registry-only promote scenarios take the permissive policy's path: caller-supplied shadow
 				// evidence, recorded as such (the measured path runs in gates_e2e_test.go).
 				"DEPLOYER_ALLOW_CALLER_SHADOW_EVIDENCE=true"}
@@ -79,6 +83,9 @@ func (e *env) scenarios(t *testing.T, name, skipName string) {
 	t.Run("approvals no one can forge; the Python service approves", func(t *testing.T) { e.forgedApprovals(t, "appr-"+name) })
 	// Last: the workers it restarts stop with its subtest.
 	t.Run("worker crash during the approval wait", func(t *testing.T) { e.crashDuringWait(t, name) })
+	t.Run("the ledger verifies; a row edited in the database fails tdctl verify at that row", func(t *testing.T) {
+		e.ledgerTamper(t, name)
+	})
 }
 
 func (e *env) input(name string, action contract.Action, target contract.Environment, shadow bool) map[string]any {
@@ -261,7 +268,13 @@ func (e *env) gates(t *testing.T, workflowID string) map[string]int {
 
 func (e *env) mlflowGET(t *testing.T, path string, q url.Values, out any) {
 	t.Helper()
-	resp, err := http.Get(e.mlflow + "/api/2.0/mlflow/" + path + "?" + q.Encode())
+	mlflowGET(t, e.mlflow, path, q, out)
+}
+
+// mlflowGET reads one of MLflow's REST endpoints at base into out.
+func mlflowGET(t *testing.T, base, path string, q url.Values, out any) {
+	t.Helper()
+	resp, err := http.Get(base + "/api/2.0/mlflow/" + path + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,4 +294,40 @@ func tagValue(tags []struct{ Key, Value string }, key string) string {
 		}
 	}
 	return ""
+}
+
+// ledgerTamper: tdctl verify recomputes the deployment's sealed ledger and passes; after one
+// row's reason is edited behind the worker's back, verify fails naming that row; the JSONL export
+// carries every entry with its seal.
+func (e *env) ledgerTamper(t *testing.T, name string) {
+	tdEnv := []string{"DATABASE_URL=" + e.dbURL, "DEPLOYER_LEDGER_KEY=" + e.ledgerKey}
+	out, code := realparts.TDCtl(t, tdEnv, "verify", "-deployment", name)
+	if code != 0 || !strings.Contains(out, "0 unsealed") || strings.Contains(out, " 0 verified") {
+		t.Fatalf("tdctl verify: exit %d\n%s", code, out)
+	}
+	exported, code := realparts.TDCtl(t, tdEnv, "export", "-deployment", name)
+	if lines := strings.Count(exported, "\n"); code != 0 || lines < 5 || !strings.Contains(exported, `"signature":"`) {
+		t.Fatalf("tdctl export: exit %d, %d lines\n%s", code, lines, exported)
+	}
+	driver, q := "sqlite", "UPDATE evidence_ledger SET reason = reason || ' (edited)' WHERE key = ?"
+	if strings.HasPrefix(e.dbURL, "postgres") {
+		driver, q = "pgx", strings.Replace(q, "?", "$1", 1)
+	}
+	db, err := sql.Open(driver, e.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var key string
+	if err := db.QueryRow(strings.Replace("SELECT key FROM evidence_ledger WHERE deployment_name = ? ORDER BY id LIMIT 1 OFFSET 2",
+		"?", map[string]string{"sqlite": "?", "pgx": "$1"}[driver], 1), name).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(q, key); err != nil {
+		t.Fatal(err)
+	}
+	out, code = realparts.TDCtl(t, tdEnv, "verify", "-deployment", name)
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("FAILED at entry seq 3 (key %q", key)) || !strings.Contains(out, "content_edited") {
+		t.Fatalf("tdctl verify after editing %s: exit %d\n%s", key, code, out)
+	}
 }

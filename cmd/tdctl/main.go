@@ -8,6 +8,8 @@
 //	tdctl status [-json] WORKFLOW_ID
 //	tdctl list [-deployment D] [-environment E] [-open]
 //	tdctl ledger [-json] [-gate G] WORKFLOW_ID   every gate decision of one run, oldest first
+//	tdctl verify [-keyring FILE] [-deployment D]   recompute the ledger's chains and signatures
+//	tdctl export -deployment D                     one deployment's sealed ledger as JSON lines
 //
 // Exit status: 0 ok, 1 a failure (or a rejected approval), 2 bad usage.
 package main
@@ -22,12 +24,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"keygen": keygen, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
+	"verify": verify, "export": export,
 }
 
 func main() {
@@ -56,6 +58,8 @@ func usage(w io.Writer) {
   tdctl status [-json] WORKFLOW_ID
   tdctl list [-deployment D] [-environment E] [-open]
   tdctl ledger [-json] [-gate G] WORKFLOW_ID
+  tdctl verify [-keyring FILE] [-deployment D]
+  tdctl export -deployment D
 Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, the ledger from DATABASE_URL, as the worker reads them.
 `)
 }
@@ -69,16 +73,10 @@ func ledger(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tdctl ledger: want exactly one WORKFLOW_ID")
 		return 2
 	}
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(stderr, "tdctl: configuration:", err)
-		return 2
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		fmt.Fprintf(stderr, "tdctl: open store %s: %v\n", store.Redact(cfg.DatabaseURL), err)
-		return 1
+	st, _, code := openStore(ctx, stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	decisions, err := st.Decisions(ctx, fs.Arg(0))

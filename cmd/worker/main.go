@@ -28,6 +28,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
@@ -54,6 +55,15 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("open store %s: %w", cfg.DatabaseURL, err)
 	}
 	defer st.Close()
+	key, created, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
+	if err != nil {
+		return fmt.Errorf("ledger signing key (DEPLOYER_LEDGER_KEY): %w", err)
+	}
+	if created {
+		log.Warn("created a ledger signing key: keep it (in a cluster, a Secret) or entries it signs verify only with its public key",
+			"key", cfg.LedgerKey, "keyring", cfg.LedgerKeyring, "kid", key.KeyID())
+	}
+	st.SealWith(key)
 	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI)
 	if err != nil {
 		return fmt.Errorf("mlflow registry: %w", err)
@@ -66,11 +76,10 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cluster, stopCluster, err := newCluster(cfg, log)
+	cluster, err := newCluster(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopCluster()
 	source, err := metrics.New(metrics.Config{Kind: cfg.Metrics.Kind, URL: cfg.Metrics.URL, Timeout: cfg.Metrics.Timeout})
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)

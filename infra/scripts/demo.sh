@@ -5,9 +5,10 @@
 # through the temporal CLI, unattended: staging, a denied skip, production through a measured shadow
 # hold and an approval, a canary 5 → 20 → 50 → 100 % judged on measured metrics, and a candidate
 # whose canary is slowed (the bento's fault switch) rolled back automatically. KWOK pods run no
-# containers, so the worker's loopback harness serves each workload's real bento on 127.0.0.1, and
-# the load generator (harness) sends real predictions there, split by the live canary weight and
-# copied to the shadow.
+# containers, so the loopback harness (its own process, cmd/loopback-harness) serves each workload's
+# real bento on 127.0.0.1 and answers for the Services, the worker reaching them through it as through
+# an ingress; the load generator (harness) sends real predictions there, split by the live canary
+# weight and copied to the shadow.
 #   DEMO_SHADOW_HOLD   the shadow hold, shortened for the demo (default 60s; production policy: 24h)
 #   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com with her signing key (tdctl
 #                      approve); 0: you run the printed command
@@ -30,9 +31,9 @@ address=127.0.0.1:$TEMPORAL_PORT
 mlflow_uri=http://127.0.0.1:$MLFLOW_PORT
 
 stop() {
-  # The worker goes first and is waited for (its stop timeout, then -9): the model servers it
-  # started stop with it (each is told by the kernel when its starter dies).
-  for p in "$demo"/worker.pid "$demo"/*.pid; do
+  # The worker goes first and is waited for (its stop timeout, then -9), then the harness, whose
+  # model servers stop with it (each is told by the kernel when its starter dies).
+  for p in "$demo"/worker.pid "$demo"/harness.pid "$demo"/*.pid; do
     [ -f "$p" ] || continue
     pid=$(cat "$p")
     kill "$pid" 2>/dev/null || true
@@ -97,6 +98,7 @@ echo "== starting the worker (records in $demo/deployer.db, metrics from Prometh
 go build -o "$demo/worker" ./cmd/worker
 go build -o "$demo/loadgen" ./cmd/loadgen
 go build -o "$demo/tdctl" ./cmd/tdctl
+go build -o "$demo/loopback-harness" ./cmd/loopback-harness
 cat <<TXT
    Shortened for the demo (the production defaults in brackets):
      shadow hold $SHADOW_HOLD [24h], sampled every 10s [5m], needing 500 requests [1000];
@@ -115,10 +117,18 @@ while text[i:].strip():
 policy = {"approvers": [docs[-1]], "environments": {"production": {"approvers": ["alice@example.com"], "required": 1, "max_age": "1h"}}}
 json.dump(policy, sys.stdout, indent=2)' >"$demo/approvers/policy.json"
 echo "   private key $demo/approvers/alice.jwk; policy $demo/approvers/policy.json (DEPLOYER_APPROVERS_FILE)"
-export DATABASE_URL="$demo/deployer.db"
+echo "== starting the loopback harness (a test and demo aid): the model servers of namespace models, behind one ingress URL"
+"$demo/loopback-harness" -kubeconfig "$kubeconfig" -namespace models -url-file "$demo/harness/url" -dir "$demo/harness" \
+  -bentoml "$bin/bentoml" -insecure -targets "$root/$demo/harness/targets.json" -faults "3/canary:TD_FAULT_LATENCY_MS=200" \
+  >"$demo/harness.log" 2>&1 &
+echo $! >"$demo/harness.pid"
+for _ in $(seq 1 120); do [ -s "$demo/harness/url" ] && break; sleep 0.5; done
+[ -s "$demo/harness/url" ] || { echo "demo: the loopback harness did not start; see $demo/harness.log" >&2; exit 1; }
+ingress=$(cat "$demo/harness/url")
+echo "   ingress $ingress/<service>/... (DEPLOYER_ENDPOINTS=ingress)"
+export DATABASE_URL="$demo/deployer.db" DEPLOYER_LEDGER_KEY="$demo/ledger/worker.jwk"
 TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
-  KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=loopback-harness DEPLOYER_HARNESS_DIR="$demo/harness" \
-  DEPLOYER_HARNESS_TARGETS="$root/$demo/harness/targets.json" DEPLOYER_HARNESS_FAULTS="3/canary:TD_FAULT_LATENCY_MS=200" \
+  KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=ingress DEPLOYER_INGRESS_URL="$ingress" DEPLOYER_PROBE_TIMEOUT=60s \
   DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" DEPLOYER_APPROVERS_FILE="$demo/approvers/policy.json" \
   DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
@@ -183,6 +193,8 @@ echo; echo "== the evidence, as measured (tdctl ledger <workflow-id>)"
 echo "-- v1: shadow and approvals (the unsigned one rejected, alice's verified)"; ledger "$v1" shadow_criteria approval
 echo "-- v2: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
 echo "-- v3: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
+echo; echo "== the ledger is sealed (chained and signed by the worker's key): tdctl verify recomputes every chain"
+"$demo/tdctl" verify | sed 's/^/   /'
 echo "   journey took $(( $(date +%s) - started )) s"
 
 cat <<TXT
