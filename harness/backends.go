@@ -3,7 +3,9 @@ package harness
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -11,7 +13,13 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/kube"
 )
 
-var randomIntn = rand.IntN
+// starter starts a model server for an image (bentos; a fake in tests).
+type starter interface {
+	start(ctx context.Context, image, slot string, env []string) (srv *Server, work string, err error)
+}
+
+// retryAfter is how long a server that failed to start waits before another try.
+const retryAfter = 10 * time.Second
 
 // want is the server one Deployment needs now.
 type want struct {
@@ -41,7 +49,9 @@ func wanted(deps []*appsv1.Deployment, faults []Fault) map[string]want {
 }
 
 // reconcile starts a server for every Deployment that needs one it does not have, and stops the
-// servers no Deployment needs any more (scaled to zero, deleted, or rolled to another image).
+// servers no Deployment needs any more (scaled to zero, deleted). A Deployment rolled to another
+// image keeps its old server serving until the new one is ready, as a rolling update keeps the
+// old pods; a server that failed is retried after retryAfter.
 func (in *Ingress) reconcile(ctx context.Context) {
 	deps, err := in.deployments.List(labels.Everything())
 	if err != nil {
@@ -52,24 +62,70 @@ func (in *Ingress) reconcile(ctx context.Context) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.backends == nil {
-		in.backends = map[string]*backend{}
+		in.backends, in.retiring = map[string]*backend{}, map[string]*backend{}
 	}
 	for name, b := range in.backends {
 		w, ok := ws[name]
-		if ok && w.key() == b.key && !b.failed() {
+		switch {
+		case ok && w.key() == b.key && !b.failed():
 			continue
+		case ok && w.key() == b.key && time.Since(b.endedAt()) < retryAfter:
+			continue // failed: not yet
+		case ok && b.serving() && in.retiring[name] == nil:
+			in.retiring[name] = b // rolled to another image: serves until its successor is ready
+		default:
+			in.retire(b)
 		}
-		go b.stop() // a failed server is retried by a fresh one
 		delete(in.backends, name)
+	}
+	for name, old := range in.retiring {
+		if _, ok := ws[name]; !ok {
+			in.retire(old)
+			delete(in.retiring, name)
+		}
 	}
 	for name, w := range ws {
 		if _, ok := in.backends[name]; !ok {
 			in.backends[name] = in.startBackend(ctx, name, w)
 		}
 	}
-	if err := in.writeTargets(); err != nil {
-		in.logger().Error("loopback harness: rewrite targets file", "error", err)
+	in.writeTargetsLogged()
+}
+
+// retire stops b in the background; stopAll waits for every such stop. Callers hold in.mu.
+func (in *Ingress) retire(b *backend) {
+	in.stops.Add(1)
+	go func() {
+		defer in.stops.Done()
+		b.stop()
+	}()
+}
+
+// startBackend starts the server of one Deployment in the background; once it is ready the server
+// it replaces stops, and the targets file is rewritten.
+func (in *Ingress) startBackend(ctx context.Context, name string, w want) *backend {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &backend{key: w.key(), spec: w.spec, ready: make(chan struct{}), cancel: cancel}
+	var l starter = &bentos{BentoML: in.BentoML, Dir: in.Dir, Insecure: in.Insecure, Ready: in.Ready, Log: in.Log}
+	if in.start != nil {
+		l = in.start
 	}
+	go func() {
+		b.srv, b.work, b.err = l.start(ctx, w.image, name, append(append([]string(nil), in.Env...), w.env...))
+		b.ended = time.Now()
+		close(b.ready)
+		if b.err != nil {
+			in.logger().Error("loopback harness: serve", "deployment", name, "error", b.err)
+		}
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if old := in.retiring[name]; old != nil && b.err == nil && in.backends[name] == b {
+			in.retire(old)
+			delete(in.retiring, name)
+		}
+		in.writeTargetsLogged()
+	}()
+	return b
 }
 
 // failed reports a backend whose server could not start or has exited since.
@@ -82,24 +138,50 @@ func (b *backend) failed() bool {
 	}
 }
 
-// startBackend starts the server of one Deployment in the background; once it is ready (or has
-// failed) the targets file is rewritten.
-func (in *Ingress) startBackend(ctx context.Context, name string, w want) *backend {
-	ctx, cancel := context.WithCancel(ctx)
-	b := &backend{key: w.key(), spec: w.spec, ready: make(chan struct{}), cancel: cancel}
-	l := &bentos{BentoML: in.BentoML, Dir: in.Dir, Insecure: in.Insecure, Ready: in.Ready, Log: in.Log}
-	go func() {
-		srv, err := l.start(ctx, w.image, name, append(append([]string(nil), in.Env...), w.env...))
-		b.srv, b.err = srv, err
-		close(b.ready)
-		if err != nil {
-			in.logger().Error("loopback harness: serve", "deployment", name, "image", w.image, "error", err)
-		}
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		if err := in.writeTargets(); err != nil {
-			in.logger().Error("loopback harness: rewrite targets file", "error", err)
-		}
-	}()
+// serving reports a backend whose server is ready and alive.
+func (b *backend) serving() bool {
+	select {
+	case <-b.ready:
+		return b.err == nil && b.srv.Alive()
+	default:
+		return false
+	}
+}
+
+// endedAt is when the backend's start ended (zero while it runs).
+func (b *backend) endedAt() time.Time {
+	select {
+	case <-b.ready:
+		return b.ended
+	default:
+		return time.Time{}
+	}
+}
+
+// stop ends the backend's start or server and removes its working directory.
+func (b *backend) stop() {
+	b.cancel()
+	<-b.ready
+	if b.srv != nil {
+		b.srv.Stop()
+	}
+	if b.work != "" {
+		_ = os.RemoveAll(b.work)
+	}
+}
+
+// server is the backend that serves name now: its current one when serving, else the one it
+// replaces while that still serves, else the current one (starting: a request waits for it).
+// Callers hold in.mu.
+func (in *Ingress) server(name string) *backend {
+	b := in.backends[name]
+	if b != nil && b.serving() {
+		return b
+	}
+	if old := in.retiring[name]; old != nil && old.serving() {
+		return old
+	}
 	return b
 }
+
+func randomIntn(n int) int { return rand.IntN(n) }

@@ -35,22 +35,28 @@ type bentos struct {
 	Log      *slog.Logger
 }
 
-// start pulls image and serves its bento in a fresh directory under Dir/slot.
-func (l *bentos) start(ctx context.Context, image, slot string, env []string) (*Server, error) {
-	work := filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36))
+// start pulls image and serves its bento in a fresh directory under Dir/slot, returned as work
+// (removed again when the server could not start).
+func (l *bentos) start(ctx context.Context, image, slot string, env []string) (srv *Server, work string, err error) {
+	work = filepath.Join(l.Dir, slot, strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(work)
+			err = fmt.Errorf("serve %s: %w", image, err)
+		}
+	}()
 	archive, err := l.pullBento(ctx, image, work)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	srv, err := Serve(ctx, ServeOptions{BentoML: l.BentoML, Target: archive, Dir: work, Env: env, Ready: l.Ready})
-	if err != nil {
-		return nil, err
+	if srv, err = Serve(ctx, ServeOptions{BentoML: l.BentoML, Target: archive, Dir: work, Env: env, Ready: l.Ready}); err != nil {
+		return nil, "", err
 	}
 	l.logger().Info("loopback harness serving", "image", image, "url", srv.URL, "slot", slot)
-	return srv, nil
+	return srv, work, nil
 }
 
 // pullBento fetches the image and writes the .bento archive its layer carries.

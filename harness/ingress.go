@@ -51,16 +51,21 @@ type Ingress struct {
 	changed     chan struct{}
 
 	mu       sync.Mutex
-	backends map[string]*backend // by Deployment name
+	backends map[string]*backend // by Deployment name: the server of its current pod template
+	retiring map[string]*backend // by Deployment name: the server it replaces, serving until that one is ready
+	stops    sync.WaitGroup      // servers being stopped
+	start    starter             // nil: bentoml serve of the image's bento
 }
 
 // backend is the model server of one Deployment's current pod template.
 type backend struct {
 	key    string // image and fault switches: a change of either starts a new server
 	spec   kube.Spec
-	ready  chan struct{} // closed once srv or err is set
+	ready  chan struct{} // closed once srv, work, err and ended are set
 	srv    *Server
+	work   string // its working directory, removed when it stops
 	err    error
+	ended  time.Time // when the start ended
 	cancel context.CancelFunc
 }
 
@@ -82,9 +87,13 @@ func (in *Ingress) Run(ctx context.Context) (wait func(), err error) {
 		return nil, err
 	}
 	f.Start(ctx.Done())
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for typ, ok := range f.WaitForCacheSync(syncCtx.Done()) {
 		if !ok {
-			return nil, fmt.Errorf("loopback harness: %v cache did not sync", typ)
+			f.Shutdown()
+			return nil, fmt.Errorf("loopback harness: could not list and watch %v in namespace %s within a minute "+
+				"(is the API server reachable, and may this kubeconfig list Deployments and Services there?)", typ, in.Namespace)
 		}
 	}
 	done := make(chan struct{})
@@ -129,7 +138,7 @@ func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target, err := url.Parse(b.srv.URL)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, "loopback harness: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	p := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
@@ -149,13 +158,13 @@ func (in *Ingress) route(ctx context.Context, service string) (*backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	name, ok := pickWorkload(svc, deps, randomIntn)
+	in.mu.Lock()
+	name, ok := pickWorkload(svc, deps, func(name string) bool { b := in.server(name); return b != nil && b.serving() }, randomIntn)
+	b := in.server(name)
+	in.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("service %s.%s selects no workload with replicas", service, in.Namespace)
 	}
-	in.mu.Lock()
-	b := in.backends[name]
-	in.mu.Unlock()
 	if b == nil {
 		return nil, fmt.Errorf("deployment %s.%s has no server yet", name, in.Namespace)
 	}
@@ -176,24 +185,24 @@ func (in *Ingress) route(ctx context.Context, service string) (*backend, error) 
 	return b, nil
 }
 
-// stopAll stops every server and empties the targets file.
+// stopAll stops every server, in parallel, waits for them, and empties the targets file.
 func (in *Ingress) stopAll() {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	for name, b := range in.backends {
-		b.stop()
-		delete(in.backends, name)
+	for _, m := range []map[string]*backend{in.backends, in.retiring} {
+		for name, b := range m {
+			in.retire(b)
+			delete(m, name)
+		}
 	}
-	if err := in.writeTargets(); err != nil {
-		in.logger().Error("loopback harness: rewrite targets file", "error", err)
-	}
+	in.writeTargetsLogged()
+	in.mu.Unlock()
+	in.stops.Wait()
 }
 
-func (b *backend) stop() {
-	b.cancel()
-	<-b.ready
-	if b.srv != nil {
-		b.srv.Stop()
+// writeTargetsLogged rewrites the targets file, logging a failure. Callers hold in.mu.
+func (in *Ingress) writeTargetsLogged() {
+	if err := in.writeTargets(); err != nil {
+		in.logger().Error("loopback harness: rewrite targets file", "error", err)
 	}
 }
 
@@ -224,8 +233,10 @@ func replicas(d *appsv1.Deployment) int32 {
 }
 
 // pickWorkload chooses which of the Deployments svc selects serves one request: each with
-// replicas, weighted by them (intn(n) returns a number in [0, n)). ok is false when none has any.
-func pickWorkload(svc *corev1.Service, deps []*appsv1.Deployment, intn func(int) int) (name string, ok bool) {
+// replicas, weighted by them (intn(n) returns a number in [0, n)), among those whose server is
+// serving (ready(name)) when any is, as kube-proxy sends only to ready pods. ok is false when none
+// has replicas.
+func pickWorkload(svc *corev1.Service, deps []*appsv1.Deployment, ready func(string) bool, intn func(int) int) (name string, ok bool) {
 	if len(svc.Spec.Selector) == 0 {
 		return "", false
 	}
@@ -234,23 +245,31 @@ func pickWorkload(svc *corev1.Service, deps []*appsv1.Deployment, intn func(int)
 		name string
 		n    int
 	}
-	var cands []candidate
-	total := 0
+	var all, serving []candidate
 	for _, d := range deps {
 		if n := int(replicas(d)); n > 0 && sel.Matches(labels.Set(d.Spec.Template.Labels)) {
-			cands = append(cands, candidate{d.Name, n})
-			total += n
+			all = append(all, candidate{d.Name, n})
+			if ready(d.Name) {
+				serving = append(serving, candidate{d.Name, n})
+			}
 		}
+	}
+	if len(serving) > 0 {
+		all = serving
+	}
+	total := 0
+	for _, c := range all {
+		total += c.n
 	}
 	if total == 0 {
 		return "", false
 	}
 	at := intn(total)
-	for _, c := range cands {
+	for _, c := range all {
 		if at < c.n {
 			return c.name, true
 		}
 		at -= c.n
 	}
-	return cands[len(cands)-1].name, true
+	return all[len(all)-1].name, true
 }

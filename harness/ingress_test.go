@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,22 +48,27 @@ func TestPickWorkload(t *testing.T) {
 	other := deployment("churn-prod", 5, map[string]string{"app": "churn", "env": "prod", "role": "stable"}, "d", nil)
 	deps := []*appsv1.Deployment{stable, canary, idle, other}
 	for _, c := range []struct {
-		name string
-		sel  map[string]string
-		at   int // what intn returns
-		want string
+		name  string
+		sel   map[string]string
+		at    int // what intn returns
+		want  string
+		ready []string // workloads whose server serves (none: every one still starting)
 	}{
-		{"replica split: first 9 of 10 to the stable", env, 0, "fraud-prod"},
-		{"replica split: 9th of 10 still stable", env, 8, "fraud-prod"},
-		{"replica split: 10th of 10 to the canary", env, 9, "fraud-prod-canary"},
-		{"role service", map[string]string{"app": "fraud", "role": "canary"}, 0, "fraud-prod-canary"},
-		{"scaled to zero serves nothing", map[string]string{"role": "shadow"}, 0, ""},
-		{"no selector selects nothing", nil, 0, ""},
-		{"nothing matches", map[string]string{"app": "none"}, 0, ""},
+		{"replica split: first 9 of 10 to the stable", env, 0, "fraud-prod", nil},
+		{"replica split: 9th of 10 still stable", env, 8, "fraud-prod", nil},
+		{"replica split: 10th of 10 to the canary", env, 9, "fraud-prod-canary", nil},
+		{"role service", map[string]string{"app": "fraud", "role": "canary"}, 0, "fraud-prod-canary", nil},
+		{"scaled to zero serves nothing", map[string]string{"role": "shadow"}, 0, "", nil},
+		{"no selector selects nothing", nil, 0, "", nil},
+		{"nothing matches", map[string]string{"app": "none"}, 0, "", nil},
+		// The stable rolling to a new image while its server starts: the ready canary takes it all.
+		{"only the canary's server serves", env, 0, "fraud-prod-canary", []string{"fraud-prod-canary"}},
+		{"both serve", env, 9, "fraud-prod-canary", []string{"fraud-prod", "fraud-prod-canary"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			total := -1
-			got, ok := pickWorkload(service("s", c.sel), deps, func(n int) int { total = n; return c.at })
+			ready := func(name string) bool { return slices.Contains(c.ready, name) }
+			got, ok := pickWorkload(service("s", c.sel), deps, ready, func(n int) int { total = n; return c.at })
 			if got != c.want || ok != (c.want != "") {
 				t.Fatalf("pick = %q, %v; want %q", got, ok, c.want)
 			}
@@ -106,9 +113,16 @@ func ingressOver(t *testing.T, objs []any, backends map[string]*backend) *Ingres
 			t.Fatal(err)
 		}
 	}
-	return &Ingress{Namespace: ns, Hold: 200 * time.Millisecond, backends: backends,
+	in := &Ingress{Namespace: ns, Hold: 200 * time.Millisecond, backends: backends,
 		deployments: appslisters.NewDeploymentLister(deps).Deployments(ns), services: corelisters.NewServiceLister(svcs).Services(ns)}
+	depIndexers[in] = deps
+	return in
 }
+
+// depIndexers keeps each test Ingress's Deployments, so a test can change them.
+var depIndexers = map[*Ingress]cache.Indexer{}
+
+func setDeployment(in *Ingress, d *appsv1.Deployment) error { return depIndexers[in].Update(d) }
 
 func TestIngressProxiesToTheSelectedServer(t *testing.T) {
 	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,5 +152,90 @@ func TestIngressProxiesToTheSelectedServer(t *testing.T) {
 		if got := rec.Result().Status[:3] + " " + rec.Body.String(); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s: got %q, want %q…", c.path, got, c.want)
 		}
+	}
+}
+
+// fakeStarter starts "servers" that become ready when the test releases their image.
+type fakeStarter struct {
+	mu      sync.Mutex
+	release map[string]chan struct{}
+	servers map[string]*Server
+}
+
+func (f *fakeStarter) gate(image string) chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.release[image] == nil {
+		f.release[image] = make(chan struct{})
+	}
+	return f.release[image]
+}
+
+func (f *fakeStarter) start(ctx context.Context, image, _ string, _ []string) (*Server, string, error) {
+	select {
+	case <-f.gate(image):
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+	srv := &Server{URL: "http://" + image, done: make(chan struct{})}
+	f.mu.Lock()
+	f.servers[image] = srv
+	f.mu.Unlock()
+	return srv, "", nil
+}
+
+// TestRollingImageKeepsTheOldServer: a Deployment rolled to another image keeps its old server
+// answering until the new one is ready, then the old one stops; a Deployment scaled to zero loses
+// its server.
+func TestRollingImageKeepsTheOldServer(t *testing.T) {
+	spec := kube.Spec{DeploymentName: "fraud", Environment: "production", Role: kube.RoleStable, ModelVersion: "1"}
+	sel := map[string]string{"app": "fraud"}
+	f := &fakeStarter{release: map[string]chan struct{}{}, servers: map[string]*Server{}}
+	in := ingressOver(t, []any{deployment("fraud", 1, sel, "v1", &spec), service("fraud", sel)}, nil)
+	in.start = f
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serves := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			in.mu.Lock()
+			b := in.server("fraud")
+			got := ""
+			if b != nil && b.serving() {
+				got = b.srv.URL
+			}
+			in.mu.Unlock()
+			if got == want {
+				return
+			}
+		}
+		t.Fatalf("fraud is not served by %q", want)
+	}
+	in.reconcile(ctx)
+	close(f.gate("v1"))
+	serves("http://v1")
+	v2 := spec
+	v2.ModelVersion = "2"
+	if err := setDeployment(in, deployment("fraud", 1, sel, "v2", &v2)); err != nil {
+		t.Fatal(err)
+	}
+	in.reconcile(ctx)
+	serves("http://v1") // v2 is starting: v1 still answers
+	close(f.gate("v2"))
+	serves("http://v2")
+	f.mu.Lock()
+	v1 := f.servers["v1"]
+	f.mu.Unlock()
+	in.stops.Wait()
+	if v1.Alive() {
+		t.Error("v1's server still runs after v2's is ready")
+	}
+	if err := setDeployment(in, deployment("fraud", 0, sel, "v2", &v2)); err != nil {
+		t.Fatal(err)
+	}
+	in.reconcile(ctx)
+	in.stops.Wait()
+	if f.servers["v2"].Alive() || in.server("fraud") != nil {
+		t.Error("a Deployment scaled to zero kept its server")
 	}
 }

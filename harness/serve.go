@@ -145,6 +145,14 @@ func (s *Server) Alive() bool {
 
 // Stop ends the server and its workers (which bentoml starts in sessions of their own).
 func (s *Server) Stop() {
+	if s.cmd == nil { // a server with no process of its own (tests' fakes)
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
+		return
+	}
 	StopTree(s.cmd.Process.Pid, 10*time.Second)
 	<-s.done
 }

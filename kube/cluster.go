@@ -226,12 +226,21 @@ func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment st
 	}
 	canary.Role = RoleStable
 	// The stable keeps production's size; one the replica router scaled to zero at 100 % takes the
-	// canary's, which was production's.
-	size, _, _, err := k.w.desired(ctx, WorkloadName(deploymentName, environment, RoleCanary))
+	// canary's, which was production's; on a retry after the canary was scaled down, the stable
+	// already has it.
+	canarySize, _, _, err := k.w.desired(ctx, WorkloadName(deploymentName, environment, RoleCanary))
 	if err != nil {
 		return Rollout{}, err
 	}
-	if err := k.apply(ctx, canary, int32(max(size, canary.Scaling.MinReplicas))); err != nil {
+	stableSize, _, _, err := k.w.desired(ctx, WorkloadName(deploymentName, environment, RoleStable))
+	if err != nil {
+		return Rollout{}, err
+	}
+	ro, err := k.rollout(ctx, canary) // before anything changes: nothing fails after the scale-down
+	if err != nil {
+		return Rollout{}, err
+	}
+	if err := k.apply(ctx, canary, int32(max(canarySize, stableSize, canary.Scaling.MinReplicas))); err != nil {
 		return Rollout{}, err
 	}
 	if err := k.w.waitRollout(ctx, WorkloadName(deploymentName, environment, RoleStable)); err != nil {
@@ -245,7 +254,7 @@ func (k *Kubernetes) Promote(ctx context.Context, deploymentName, environment st
 	if err := k.router.SetWeight(ctx, canary, 0); err != nil {
 		return Rollout{}, err
 	}
-	return k.rollout(ctx, canary)
+	return ro, nil
 }
 
 // Current reads the stable workload's spec as deployed (from its annotation).

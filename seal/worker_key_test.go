@@ -1,8 +1,10 @@
 package seal
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -37,5 +39,48 @@ func TestLoadOrCreateKey(t *testing.T) {
 	}
 	if _, _, err := LoadOrCreateKey(keyPath+"x", ringPath); err == nil {
 		t.Fatal("a malformed key file was accepted")
+	}
+}
+
+// TestLoadOrCreateKeyTogether: workers starting at once agree on one key, and workers with keys
+// of their own sharing a keyring lose none of them.
+func TestLoadOrCreateKeyTogether(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, ringPath := filepath.Join(dir, "worker.jwk"), filepath.Join(dir, "shared.pub.json")
+	const n = 8
+	kids := make(chan string, 2*n)
+	errs := make(chan error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(2)
+		go func() { // the same key file
+			defer wg.Done()
+			k, _, err := LoadOrCreateKey(keyPath, ringPath)
+			if err != nil {
+				errs <- err
+				return
+			}
+			kids <- k.KeyID()
+		}()
+		go func() { // a key of its own, the shared keyring
+			defer wg.Done()
+			if _, _, err := LoadOrCreateKey(filepath.Join(dir, fmt.Sprintf("own-%d.jwk", i)), ringPath); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(kids)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[string]bool{}
+	for kid := range kids {
+		seen[kid] = true
+	}
+	kr, err := ReadKeyring(ringPath)
+	if len(seen) != 1 || err != nil || kr.Len() != n+1 {
+		t.Fatalf("%d shared keys (want 1); keyring of %d keys (want %d), %v", len(seen), kr.Len(), n+1, err)
 	}
 }

@@ -36,6 +36,9 @@ func (s *SQL) Commit(ctx context.Context, c Change) (err error) {
 			return err
 		}
 	}
+	if err := s.lockChains(ctx, tx, c.Decisions); err != nil {
+		return err
+	}
 	for _, dec := range c.Decisions {
 		if err := s.insertDecision(ctx, tx, dec, now); err != nil {
 			return err

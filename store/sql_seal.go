@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/temporaldeployer/temporaldeployer/seal"
@@ -45,11 +46,6 @@ func (s *SQL) sealDecision(ctx context.Context, tx *sql.Tx, dec Decision) (seal.
 	if !errors.Is(err, sql.ErrNoRows) {
 		return seal.Link{}, fmt.Errorf("seal decision %s: %w", dec.Key, err)
 	}
-	if s.d.postgres() { // one sealer at a time per deployment (SQLite's writers are serialised)
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('evidence_ledger:' || $1))", nulSafe(dec.Deployment)); err != nil {
-			return seal.Link{}, fmt.Errorf("seal decision %s: lock the chain: %w", dec.Key, err)
-		}
-	}
 	prev, err := s.chainHead(ctx, tx, nulSafe(dec.Deployment))
 	if err != nil {
 		return seal.Link{}, fmt.Errorf("seal decision %s: %w", dec.Key, err)
@@ -59,6 +55,26 @@ func (s *SQL) sealDecision(ctx context.Context, tx *sql.Tx, dec Decision) (seal.
 		return seal.Link{}, fmt.Errorf("seal decision %s: %w", dec.Key, err)
 	}
 	return link, nil
+}
+
+// lockChains makes this transaction the only sealer of the decisions' deployments until it ends
+// (PostgreSQL advisory locks, taken in name order so two commits cannot deadlock; SQLite's
+// writers are serialised already).
+func (s *SQL) lockChains(ctx context.Context, tx *sql.Tx, decs []Decision) error {
+	if s.signer == nil || !s.d.postgres() {
+		return nil
+	}
+	names := make([]string, 0, len(decs))
+	for _, d := range decs {
+		names = append(names, nulSafe(d.Deployment))
+	}
+	slices.Sort(names)
+	for _, n := range slices.Compact(names) {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('evidence_ledger:' || $1))", n); err != nil {
+			return fmt.Errorf("lock the ledger chain of %s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // chainHead is the last sealed entry's seq and hash of a deployment (zero before the first).

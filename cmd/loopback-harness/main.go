@@ -76,8 +76,11 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer wait() // after stop: every model server has stopped
+	defer stop()
 	srv := &http.Server{Handler: in, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	if *urlFile != "" {
 		if err := writeAtomically(*urlFile, url+"\n"); err != nil {
@@ -85,11 +88,14 @@ func run(log *slog.Logger) error {
 		}
 	}
 	log.Info("loopback harness: a test and demo aid, not for production", "url", url, "namespace", *namespace)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("serve %s: %w", url, err)
+	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shut)
-	wait()
 	return nil
 }
 

@@ -8,7 +8,8 @@
 //	tdctl status [-json] WORKFLOW_ID
 //	tdctl list [-deployment D] [-environment E] [-open]
 //	tdctl ledger [-json] [-gate G] WORKFLOW_ID   every gate decision of one run, oldest first
-//	tdctl verify [-keyring FILE] [-deployment D]   recompute the ledger's chains and signatures
+//	tdctl verify [-keyring FILE] [-deployment D]   recompute the ledger's chains and signatures (exit 1: a ledger
+//	                                               does not verify or is empty; 3: it could not be read)
 //	tdctl export -deployment D                     one deployment's sealed ledger as JSON lines
 //
 // Exit status: 0 ok, 1 a failure (or a rejected approval), 2 bad usage.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/seal"
@@ -28,7 +29,14 @@ func openStore(ctx context.Context, stderr io.Writer) (*store.SQL, config.Config
 	return st, cfg, 0
 }
 
+// Exit statuses of verify: a ledger that does not verify, or that could not be read.
+const (
+	exitUnverified = 1
+	exitUnreadable = 3
+)
+
 // verify recomputes the evidence ledger's chains and signatures: every deployment's, or one's.
+// A chain verifies when every sealed entry matches and at least one is sealed.
 func verify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -38,25 +46,35 @@ func verify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: tdctl verify [-keyring FILE] [-deployment D]")
 		return 2
 	}
-	ctx := context.Background()
-	st, cfg, code := openStore(ctx, stderr)
-	if st == nil {
-		return code
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "tdctl: configuration:", err)
+		return 2
 	}
-	defer st.Close()
 	if *keyring == "" {
 		*keyring = cfg.LedgerKeyring
 	}
 	kr, err := seal.ReadKeyring(*keyring)
 	if err != nil {
-		fmt.Fprintln(stderr, "tdctl verify:", err)
-		return 1
+		fmt.Fprintf(stderr, "tdctl verify: %v (set -keyring or DEPLOYER_LEDGER_KEYRING)\n", err)
+		return exitUnreadable
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, _, code := openStore(ctx, stderr)
+	if st == nil {
+		return max(code, exitUnreadable)
+	}
+	defer st.Close()
 	names := []string{*deployment}
 	if *deployment == "" {
 		if names, err = st.LedgerDeployments(ctx); err != nil {
 			fmt.Fprintln(stderr, "tdctl verify:", err)
-			return 1
+			return exitUnreadable
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(stderr, "tdctl verify: the ledger is empty: nothing to verify")
+			return exitUnverified
 		}
 	}
 	failed := 0
@@ -64,22 +82,32 @@ func verify(args []string, stdout, stderr io.Writer) int {
 		chain, err := st.Chain(ctx, name)
 		if err != nil {
 			fmt.Fprintln(stderr, "tdctl verify:", err)
-			return 1
+			return exitUnreadable
 		}
-		r := seal.Verify(chain, kr)
-		if r.Deployment == "" {
-			r.Deployment = name
-		}
-		fmt.Fprintln(stdout, r)
-		if !r.OK() {
+		if !verifyOne(stdout, name, chain, kr) {
 			failed++
 		}
 	}
 	if failed > 0 {
 		fmt.Fprintf(stderr, "tdctl verify: %d of %d ledgers do not verify\n", failed, len(names))
-		return 1
+		return exitUnverified
 	}
 	return 0
+}
+
+// verifyOne prints one deployment's report and says whether its chain verifies.
+func verifyOne(stdout io.Writer, name string, chain []seal.SealedEntry, kr seal.Keyring) bool {
+	if len(chain) == 0 {
+		fmt.Fprintf(stdout, "deployment %q: no ledger entries; FAILED\n", name)
+		return false
+	}
+	r := seal.Verify(chain, kr)
+	fmt.Fprintln(stdout, r)
+	if r.OK() && r.Verified == 0 {
+		fmt.Fprintf(stdout, "deployment %q: every entry was recorded before sealing: nothing is verified; FAILED\n", name)
+		return false
+	}
+	return r.OK()
 }
 
 // export writes one deployment's ledger with its seals as JSON lines, for CI.
