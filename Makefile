@@ -23,9 +23,11 @@ bench: bootstrap
 fuzz:
 	bash infra/scripts/fuzz.sh
 
-# The worker killed with SIGKILL at every point of a model's promotion to Production (make test runs 3).
+# The worker killed with SIGKILL at every point of a model's promotion to Production, and of
+# production deploys (packaging, rollouts, shadow hold, canary steps, compensation); make test runs
+# 3 of each.
 crash-matrix: bootstrap
-	CI=true TD_CRASH_MATRIX=all go test -count=1 -timeout 60m -run TestCrashMatrix -v ./tests/
+	CI=true TD_CRASH_MATRIX=all go test -count=1 -timeout 120m -run 'TestCrashMatrix|TestDeployCrashMatrix' -v ./tests/
 
 vet:
 	go vet ./...

@@ -56,9 +56,7 @@ func crashPoints() []crashPoint {
 // TestCrashMatrix kills the worker with SIGKILL at each point of a model's promotion to
 // Production and starts a new one: every run reaches exactly one final state (each rung's stage),
 // with one registry version, each ledger decision once, no lock left held, and a history that
-// replays. The deploy path is not in it: the loopback harness's model servers (standing in for
-// pods, which a worker crash would not touch) die with the worker, so a crash there tests the
-// harness, not the product.
+// replays. The deploy path has its own matrix (TestDeployCrashMatrix).
 func TestCrashMatrix(t *testing.T) {
 	top := t // workers outlive each subtest
 	e := promoteWorld(t, realparts.StartTemporal(t), realparts.StartMLflow(t), "")
@@ -113,7 +111,7 @@ func (e *env) walkWithCrash(t, top *testing.T, name string, p crashPoint) (recov
 		if !k.at.IsZero() {
 			recovered = time.Since(k.at)
 			// A hit: the run was open at the kill and the new worker ran its last workflow task.
-			hit = k.open && lastWorkflowTaskPid(t, e, id) == e.worker.Pid()
+			hit = k.open && lastWorkflowTaskPid(t, e.tp, id) == e.worker.Pid()
 		}
 		e.checkOnce(t, id, name, rung)
 	}
@@ -137,26 +135,48 @@ func (e *env) killAt(top *testing.T, id string, p crashPoint) killed {
 		if _, err := e.tp.AwaitStatus(ctx, id, contract.WaitingForApproval); err != nil {
 			return killed{err: err}
 		}
-	} else {
-		it := e.tp.Client.GetWorkflowHistory(ctx, id, "", true, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for seen := 0; seen < p.nth; {
-			if !it.HasNext() {
-				return killed{err: fmt.Errorf("%s ended before %s", id, p)}
-			}
-			ev, err := it.Next()
-			if err != nil {
-				return killed{err: fmt.Errorf("history of %s: %w", id, err)}
-			}
-			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == p.activity {
-				seen++
-			}
+	} else if err := awaitScheduled(ctx, e.tp, id, p.activity, p.nth); err != nil {
+		return killed{err: err}
+	}
+	return restartWorker(ctx, top, e.tp, id, &e.worker, e.workEnv)
+}
+
+// awaitScheduled follows id's history as it is written until the nth activity of type activity
+// has been scheduled.
+func awaitScheduled(ctx context.Context, tp *realparts.Temporal, id, activity string, nth int) error {
+	for { // the run may not be started yet
+		if _, err := tp.Client.DescribeWorkflowExecution(ctx, id, ""); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never started: %w", id, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	d, err := e.tp.Client.DescribeWorkflowExecution(ctx, id, "")
+	it := tp.Client.GetWorkflowHistory(ctx, id, "", true, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for seen := 0; seen < nth; {
+		if !it.HasNext() {
+			return fmt.Errorf("%s ended before %s #%d", id, activity, nth)
+		}
+		ev, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", id, err)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activity {
+			seen++
+		}
+	}
+	return nil
+}
+
+// restartWorker kills *w with SIGKILL, notes whether run id was open then, and starts another.
+func restartWorker(ctx context.Context, top *testing.T, tp *realparts.Temporal, id string, w **realparts.Worker, env []string) killed {
+	d, err := tp.Client.DescribeWorkflowExecution(ctx, id, "")
 	open := err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
-	e.worker.Kill()
+	(*w).Kill()
 	at := time.Now()
-	e.worker = realparts.StartWorker(top, e.workEnv...)
+	*w = realparts.StartWorker(top, env...)
 	return killed{at: at, open: open}
 }
 

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -40,4 +41,44 @@ func TestMLflowOutage(t *testing.T) {
 	ml.Start(t)
 	e.finishedInProduction(t, id, name)
 	t.Logf("MLflow down 20 s: the run reached Production %s after the outage began", time.Since(down).Round(100*time.Millisecond))
+}
+
+// TestAPIServerOutage: the kube-apiserver of the test's own control plane is stopped for 30 s
+// while a production canary is at its 20 % step, then the control plane is started again on its
+// data. The worker's calls fail and are retried; the run ends in exactly one final state —
+// Production, or rolled back to the stable at 100 % — with no split left behind, the registry, the
+// rows and the ledger written once, and a history that replays.
+func TestAPIServerOutage(t *testing.T) {
+	pc := realparts.StartOwnCluster(t)
+	g := startGatesWorldOn(t, pc.Kubeconfig, 2, "")
+	if _, err := g.deploy(t, "outage-v1-"+g.ns, g.models[0]); err != nil {
+		t.Fatalf("v1: %v", err)
+	}
+	id := "outage-v2-" + g.ns
+	down := make(chan time.Time, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := awaitScheduled(ctx, g.tp, id, "SetTrafficWeight", 2); err != nil {
+			t.Errorf("v2 never reached its 20 %% step: %v", err)
+			down <- time.Time{}
+			return
+		}
+		pc.StopAPIServer(t)
+		at := time.Now()
+		time.Sleep(30 * time.Second)
+		pc.Start(t)
+		down <- at
+	}()
+	_, err := g.deploy(t, id, g.models[1])
+	at := <-down
+	stable := "2"
+	if err != nil { // the outage failed the canary: it must have been rolled back
+		stable = "1"
+		g.rolledBackTo(t, id, "1")
+	}
+	t.Logf("API server down 30 s at the 20 %% step: the run ended (%v) %s after the outage began; production runs v%s",
+		err, time.Since(at).Round(100*time.Millisecond), stable)
+	g.checkDeployOnce(t, id, 2, stable)
+	replayRecorded(t, g.tp, id, "")
 }

@@ -25,7 +25,7 @@ func TestTwoWorkers(t *testing.T) {
 	workers := []*realparts.Worker{realparts.StartWorker(t, e.workEnv...), realparts.StartWorker(t, e.workEnv...)}
 	name := e.toShadow(t, "two")
 	id := e.awaitingProduction(t, name)
-	pid := lastWorkflowTaskPid(t, e, id)
+	pid := lastWorkflowTaskPid(t, e.tp, id)
 	var survivor *realparts.Worker
 	for _, w := range workers {
 		if w.Pid() == pid {
@@ -39,16 +39,16 @@ func TestTwoWorkers(t *testing.T) {
 	}
 	e.approve(t, id, "alice@example.com", "accepted: approvals 1 of 1")
 	e.finishedInProduction(t, id, name)
-	if last := lastWorkflowTaskPid(t, e, id); last != survivor.Pid() {
+	if last := lastWorkflowTaskPid(t, e.tp, id); last != survivor.Pid() {
 		t.Errorf("the run finished in pid %d, want the survivor %d", last, survivor.Pid())
 	}
 }
 
 // lastWorkflowTaskPid is the process that ran the run's last workflow task, from the identity
 // (pid@host@) the worker gave Temporal.
-func lastWorkflowTaskPid(t *testing.T, e *env, id string) int {
+func lastWorkflowTaskPid(t *testing.T, tp *realparts.Temporal, id string) int {
 	t.Helper()
-	it := e.tp.Client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := tp.Client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	identity := ""
 	for it.HasNext() {
 		ev, err := it.Next()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,6 +80,55 @@ func StartPrivateCluster(t testing.TB) (kubeconfig string) {
 		}
 	})
 	return c.kubeconfig
+}
+
+// PrivateCluster is a control plane of a test's own, which the test may take down.
+type PrivateCluster struct {
+	Kubeconfig string
+	runDir     string
+}
+
+// StartOwnCluster starts a control plane in t.TempDir(), stopped in t.Cleanup, for a test that
+// stops part of it (it costs a full startup).
+func StartOwnCluster(t testing.TB) *PrivateCluster {
+	t.Helper()
+	c, err := startCluster(t, t.TempDir())
+	failCluster(t, err)
+	t.Cleanup(func() {
+		if err := stopCluster(c.runDir); err != nil {
+			t.Errorf("stop cluster: %v", err)
+		}
+	})
+	return &PrivateCluster{Kubeconfig: c.kubeconfig, runDir: c.runDir}
+}
+
+// StopAPIServer stops the kube-apiserver (SIGTERM, then SIGKILL after 10 s) and returns once it
+// is gone; the rest of the control plane keeps running.
+func (c *PrivateCluster) StopAPIServer(t testing.TB) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.runDir, "pids", "kube-apiserver.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// Start brings a control plane that is partly down back up on its data (cluster.sh start
+// restarts it; etcd keeps its state).
+func (c *PrivateCluster) Start(t testing.TB) {
+	t.Helper()
+	if _, err := startCluster(t, c.runDir); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // StopCluster stops the shared control plane, if one was started, and removes its directory.
