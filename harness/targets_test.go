@@ -112,9 +112,9 @@ func TestReadTargetsRejects(t *testing.T) {
 func TestIngressWritesItsReadyServers(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "targets.json")
 	in := &Ingress{TargetsFile: path, backends: map[string]*backend{
-		"fraud-production": readyBackend("http://127.0.0.1:9", spec("fraud", "production", kube.RoleStable, "6")),
+		"fraud-production":        readyBackend("http://127.0.0.1:9", spec("fraud", "production", kube.RoleStable, "6")),
 		"fraud-production-canary": readyBackend("http://127.0.0.1:10", spec("fraud", "production", kube.RoleCanary, "7")),
-		"fraud-staging":    {spec: spec("fraud", "staging", kube.RoleStable, "7"), ready: make(chan struct{})}, // starting
+		"fraud-staging":           {spec: spec("fraud", "staging", kube.RoleStable, "7"), ready: make(chan struct{})}, // starting
 	}}
 	if err := in.writeTargets(); err != nil {
 		t.Fatal(err)
