@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
@@ -45,9 +46,9 @@ func TestMLflowOutage(t *testing.T) {
 
 // TestAPIServerOutage: the kube-apiserver of the test's own control plane is stopped for 30 s
 // while a production canary is at its 20 % step, then the control plane is started again on its
-// data. The worker's calls fail and are retried; the run ends in exactly one final state —
-// Production, or rolled back to the stable at 100 % — with no split left behind, the registry, the
-// rows and the ledger written once, and a history that replays.
+// data. The worker's cluster calls fail and are retried until it is back, and the run reaches
+// Production with no split left behind, the registry, the rows and the ledger written once, and a
+// history that replays. (With five attempts the 20 % step gave up after ~15 s and rolled back.)
 func TestAPIServerOutage(t *testing.T) {
 	pc := realparts.StartOwnCluster(t)
 	g := startGatesWorldOn(t, pc.Kubeconfig, 2, "")
@@ -70,15 +71,14 @@ func TestAPIServerOutage(t *testing.T) {
 		pc.Start(t)
 		down <- at
 	}()
-	_, err := g.deploy(t, id, g.models[1])
+	out, err := g.deploy(t, id, g.models[1])
 	at := <-down
-	stable := "2"
-	if err != nil { // the outage failed the canary: it must have been rolled back
-		stable = "1"
-		g.rolledBackTo(t, id, "1")
+	// The cluster calls retry for about two and a half minutes: a 30 s outage is ridden out.
+	if err != nil || out.VersionRecord.Stage != contract.StageProduction {
+		t.Errorf("v2 after the outage: %+v, %v; want Production", out.VersionRecord, err)
 	}
-	t.Logf("API server down 30 s at the 20 %% step: the run ended (%v) %s after the outage began; production runs v%s",
-		err, time.Since(at).Round(100*time.Millisecond), stable)
-	g.checkDeployOnce(t, id, 2, stable)
+	t.Logf("API server down 30 s at the 20 %% step: the run reached %s %s after the outage began",
+		out.VersionRecord.Stage, time.Since(at).Round(100*time.Millisecond))
+	g.checkDeployOnce(t, id, 2, "2")
 	replayRecorded(t, g.tp, id, "")
 }

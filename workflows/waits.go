@@ -221,10 +221,12 @@ func short(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: retry(10), Summary: summary}
 }
 
-// long is for cluster rollouts and packaging, which heartbeat while they wait.
+// long is for cluster rollouts and packaging, which heartbeat while they wait. Ten attempts back
+// off over about two and a half minutes: an API server restarting (30 s down in
+// TestAPIServerOutage) is ridden out; five attempts gave up after some 15 s and rolled back.
 func long(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: time.Minute,
-		RetryPolicy: retry(5), Summary: summary}
+		RetryPolicy: retry(10), Summary: summary}
 }
 
 // holding is for the measured shadow hold: one activity as long as the hold, heartbeating its

@@ -72,14 +72,7 @@ func StartCluster(t testing.TB) (kubeconfig string) {
 // t.Cleanup: for a test that must not share the API server (it costs a full startup).
 func StartPrivateCluster(t testing.TB) (kubeconfig string) {
 	t.Helper()
-	c, err := startCluster(t, t.TempDir())
-	failCluster(t, err)
-	t.Cleanup(func() {
-		if err := stopCluster(c.runDir); err != nil {
-			t.Errorf("stop cluster: %v", err)
-		}
-	})
-	return c.kubeconfig
+	return StartOwnCluster(t).Kubeconfig
 }
 
 // PrivateCluster is a control plane of a test's own, which the test may take down.
