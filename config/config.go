@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/approval"
+	"github.com/temporaldeployer/temporaldeployer/governance"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 )
 
@@ -90,6 +91,9 @@ type Policy struct {
 	// Approvals is the approver policy read from DEPLOYER_APPROVERS_FILE (README "Approvals"): who
 	// may approve which environment with which keys, how many, how old. Empty: no one can approve.
 	Approvals approval.Policy `json:"approvals"`
+	// Governance is the registry evidence gates (config/governance.go). Policies recorded before
+	// them decode to the zero value, which runs that old never read.
+	Governance governance.Policy `json:"governance"`
 	// Backends says which optional backends this worker has; filled in by the worker, not the env.
 	Backends Backends `json:"backends"`
 }
@@ -158,8 +162,9 @@ func DefaultPolicy() Policy {
 			MaxErrorRate: 0.01,
 			MaxP99MS:     150,
 		},
-		Evidence: DefaultEvidence(),
-		Canary:   DefaultCanary(),
+		Evidence:   DefaultEvidence(),
+		Canary:     DefaultCanary(),
+		Governance: governance.DefaultPolicy(),
 	}
 }
 
@@ -208,6 +213,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.float("DEPLOYER_SHADOW_MAX_ERROR_RATE", &p.Shadow.MaxErrorRate)
 	r.float("DEPLOYER_SHADOW_MAX_P99_MS", &p.Shadow.MaxP99MS)
 	r.gates(p, &c.Metrics)
+	r.governance(&p.Governance)
 	r.approvers(&c.ApproversFile, &p.Approvals)
 	if r.err != nil {
 		return Config{}, r.err
@@ -253,6 +259,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
+	}
+	if err := c.validateGovernance(); err != nil {
+		return err
 	}
 	return c.validateGates()
 }

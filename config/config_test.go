@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/governance"
 )
 
 // env is a getenv over a map; a missing variable reads as "".
@@ -47,6 +50,8 @@ func TestLoadDefaults(t *testing.T) {
 			Evidence:               EvidencePolicy{MaxAge: 168 * time.Hour, SampleEvery: 5 * time.Minute},
 			Canary: CanaryPolicy{MinSteps: 3, MaxFirstStep: 25, MaxHold: time.Hour, MaxErrorRateCeiling: 0.05,
 				MaxP99MSCeiling: 1000, MinRequestsFloor: 20, SampleEvery: 10 * time.Second, Warmup: 30 * time.Second},
+			Governance: governance.Policy{Environments: []contract.Environment{"production"}, RequireModelCard: true,
+				RequireTestEvidence: true, MinCoverage: 0.90, RequirePinned: true},
 		},
 	}
 	if want.Metrics.Configured() {
@@ -132,6 +137,12 @@ func overrides() []override {
 		{"DEPLOYER_METRICS", "none", func(c Config) any { return c.Metrics.Kind }, "none"},
 		{"DEPLOYER_PROMETHEUS_URL", "http://127.0.0.1:9090", func(c Config) any { return c.Metrics.URL }, "http://127.0.0.1:9090"},
 		{"DEPLOYER_METRICS_TIMEOUT", "3s", func(c Config) any { return c.Metrics.Timeout }, 3 * time.Second},
+		{"DEPLOYER_GOVERNANCE_ENVIRONMENTS", "shadow, production", func(c Config) any { return c.Policy.Governance.Environments },
+			[]contract.Environment{"shadow", "production"}},
+		{"DEPLOYER_REQUIRE_TEST_EVIDENCE", "false", func(c Config) any { return c.Policy.Governance.RequireTestEvidence }, false},
+		{"DEPLOYER_MIN_COVERAGE", "0.8", func(c Config) any { return c.Policy.Governance.MinCoverage }, 0.8},
+		{"DEPLOYER_REQUIRE_MODEL_CARD", "false", func(c Config) any { return c.Policy.Governance.RequireModelCard }, false},
+		{"DEPLOYER_REQUIRE_PINNED", "false", func(c Config) any { return c.Policy.Governance.RequirePinned }, false},
 	}
 }
 
@@ -146,8 +157,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 48 {
-		t.Fatalf("%d variables covered, want all 48", len(cases))
+	if len(cases) != 53 {
+		t.Fatalf("%d variables covered, want all 53", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -312,6 +323,10 @@ func TestLoadRejects(t *testing.T) {
 		{"negative push backoff", map[string]string{"DEPLOYER_OCI_PUSH_BACKOFF": "-1s"}, "DEPLOYER_OCI_PUSH_BACKOFF", ""},
 		{"insecure not a bool", map[string]string{"DEPLOYER_OCI_INSECURE": "maybe"}, "DEPLOYER_OCI_INSECURE", ""},
 		{"build timeout 0", map[string]string{"DEPLOYER_BENTO_BUILD_TIMEOUT": "0s"}, "DEPLOYER_BENTO_BUILD_TIMEOUT", ""},
+		{"governance environment unknown", map[string]string{"DEPLOYER_GOVERNANCE_ENVIRONMENTS": "prod"}, "DEPLOYER_GOVERNANCE_ENVIRONMENTS", ""},
+		{"governance environments only commas", map[string]string{"DEPLOYER_GOVERNANCE_ENVIRONMENTS": " , "}, "DEPLOYER_GOVERNANCE_ENVIRONMENTS", ""},
+		{"coverage as a percent", map[string]string{"DEPLOYER_MIN_COVERAGE": "90"}, "DEPLOYER_MIN_COVERAGE", ""},
+		{"model card switch not a bool", map[string]string{"DEPLOYER_REQUIRE_MODEL_CARD": "on"}, "DEPLOYER_REQUIRE_MODEL_CARD", ""},
 		{"first error kept", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "x", "DEPLOYER_SHADOW_MAX_P99_MS": "y"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 	}
 	for _, tc := range cases {

@@ -46,6 +46,9 @@ type Evidence struct {
 	Requirements []string `json:"requirements,omitempty"`
 	// BentoRequirements are the lines of the bento's pinned python packages.
 	BentoRequirements []string `json:"bento_requirements,omitempty"`
+	// BentoPending says the bento is not built yet (validate_promotion runs before packaging):
+	// R12 then judges the MLflow model's requirements only, and the bento's once it is built.
+	BentoPending bool `json:"bento_pending,omitempty"`
 }
 
 // Finding is one rule's judgement of the evidence. Detail names exactly what is missing or wrong

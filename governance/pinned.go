@@ -24,7 +24,8 @@ var (
 )
 
 // CheckPinnedRequirements is R12: every requirement of the MLflow model (Evidence.Requirements)
-// and of the bento (Evidence.BentoRequirements) is pinned exactly, and neither list is empty.
+// and of the bento (Evidence.BentoRequirements, unless Evidence.BentoPending) is pinned exactly,
+// and neither list is empty.
 //
 // A requirement passes as name==version, with optional extras (name[extra]==1.2.3), spaces
 // around ==, a local version (torch==2.3.1+cpu), an environment marker after ";", and --hash
@@ -38,13 +39,17 @@ var (
 func CheckPinnedRequirements(e Evidence) Finding {
 	in := map[string]any{}
 	var probs, summary []string
-	for _, l := range []struct {
+	type list struct {
 		key, label string
 		lines      []string
-	}{
-		{"requirements", "MLflow model requirements.txt", e.Requirements},
-		{"bento_requirements", "bento requirements", e.BentoRequirements},
-	} {
+	}
+	lists := []list{{"requirements", "MLflow model requirements.txt", e.Requirements}}
+	if e.BentoPending {
+		in["bento_requirements"] = "judged after packaging"
+	} else {
+		lists = append(lists, list{"bento_requirements", "bento requirements", e.BentoRequirements})
+	}
+	for _, l := range lists {
 		n, bad, named := scanRequirements(l.lines)
 		in[l.key+"_count"] = n
 		in[l.key+"_unpinned"] = bad

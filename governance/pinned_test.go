@@ -155,6 +155,11 @@ func TestCheckPinnedRequirements(t *testing.T) {
 			[]string{`bento requirements: 1 of 2 requirements not pinned exactly (name==version): line 2 "-e .": an editable install (-e)`}, nil},
 		{"bounded to five, with the count", Evidence{Requirements: many, BentoRequirements: bento}, false,
 			[]string{`7 of 8 requirements not pinned`, `line 2 "p0>=0"`, `line 6 "p4>=4"`, ", and 2 more"}, nil},
+		{"bento pending: the model's list only", Evidence{Requirements: mlflowReqs, BentoPending: true}, true,
+			[]string{"every requirement pinned name==version: 4 in MLflow model requirements.txt"},
+			map[string]any{"bento_requirements": "judged after packaging"}},
+		{"bento pending still judges the model's list", Evidence{Requirements: []string{"torch"}, BentoPending: true}, false,
+			[]string{`MLflow model requirements.txt: 1 of 1 requirements not pinned`}, nil},
 		{"only -e lines still count as requirements", Evidence{Requirements: []string{"-e ."}, BentoRequirements: bento}, false,
 			[]string{"1 of 1 requirements not pinned"}, nil},
 	}

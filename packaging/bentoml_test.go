@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -72,6 +73,14 @@ func TestBentoMLPackager(t *testing.T) {
 		}
 		if string(again.InputExample) != string(art.InputExample) || again.InputExampleSource != art.InputExampleSource {
 			t.Fatalf("second package: input example %s (%s), want the first's %s", again.InputExample, again.InputExampleSource, art.InputExample)
+		}
+		// The bento's requirements (R12 judges them), from the build and back from the image's label.
+		if !slices.ContainsFunc(art.BentoRequirements, func(l string) bool { return strings.HasPrefix(l, "bentoml==") }) ||
+			!slices.ContainsFunc(art.BentoRequirements, func(l string) bool { return strings.HasPrefix(l, "scikit-learn==") }) {
+			t.Errorf("bento requirements %q: want the model's pinned packages and bentoml's", art.BentoRequirements)
+		}
+		if !slices.Equal(again.BentoRequirements, art.BentoRequirements) {
+			t.Errorf("existing image: bento requirements %q, want the build's %q", again.BentoRequirements, art.BentoRequirements)
 		}
 	})
 

@@ -31,6 +31,8 @@ type built struct {
 	// The predict body for the health check, as a JSON text ("" for none), and its source.
 	InputExampleJSON   string `json:"input_example_json"`
 	InputExampleSource string `json:"input_example_source"`
+	// The lines of the built bento's env/python/requirements.txt.
+	BentoRequirements []string `json:"bento_requirements"`
 
 	created time.Time
 }

@@ -3,6 +3,7 @@ package packaging
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,6 +32,8 @@ const (
 	// The health check's predict body (Artifact.InputExample) and its source, if any.
 	LabelInputExample       = "io.temporaldeployer.probe.input-example"
 	LabelInputExampleSource = "io.temporaldeployer.probe.input-example-source"
+	// The bento's requirements file (Artifact.BentoRequirements), newline-separated.
+	LabelBentoRequirements = "io.temporaldeployer.bento.requirements"
 )
 
 // Artifact manifest keys (seed 004: lifecycle identifier, checksum, timestamp; plus the source,
@@ -95,6 +98,9 @@ func (m imageMeta) labels(baseName string) map[string]string {
 	if m.example.body != nil {
 		l[LabelInputExample], l[LabelInputExampleSource] = string(m.example.body), m.example.source
 	}
+	if reqs := strings.Join(m.built.BentoRequirements, "\n"); reqs != "" && len(reqs) <= MaxRequirementsLabelBytes {
+		l[LabelBentoRequirements] = reqs
+	}
 	return l
 }
 
@@ -157,8 +163,15 @@ func artifactOf(ref name.Tag, img v1.Image, labels map[string]string, existing b
 		},
 	}
 	withInputExample(&art, labels)
+	if reqs := labels[LabelBentoRequirements]; reqs != "" && len(reqs) <= MaxRequirementsLabelBytes {
+		art.BentoRequirements = strings.Split(reqs, "\n")
+	}
 	return art, nil
 }
+
+// MaxRequirementsLabelBytes bounds the bento requirements kept in an image label (and read back
+// from one someone else pushed); a longer file is not recorded, and R12 then refuses the bento.
+const MaxRequirementsLabelBytes = 16 << 10
 
 // withInputExample sets the artifact's predict body from the image's labels (capped again: the
 // labels may come from an image someone else pushed) and copies it into the manifest.

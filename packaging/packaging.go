@@ -39,6 +39,11 @@ type Artifact struct {
 	// within MaxManifestInputExampleBytes (ManifestInputExample).
 	InputExample       json.RawMessage `json:"input_example,omitempty"`
 	InputExampleSource string          `json:"input_example_source,omitempty"` // ExampleFrom*, or "" for none
+	// BentoRequirements are the lines of the bento's requirements file (env/python/requirements.txt),
+	// what its image installs, for the governance gate R12. Kept in the image's labels (within
+	// MaxRequirementsLabelBytes), so an Existing artifact has the same; empty for images published
+	// before they were recorded.
+	BentoRequirements []string `json:"bento_requirements,omitempty"`
 }
 
 // Packager builds and publishes artifacts. Package is idempotent: the same version yields the same

@@ -36,6 +36,7 @@ var (
 // Transient failures (connection errors, HTTP 5xx and 429) are retried with exponential backoff;
 // other replies come back at once as *APIError.
 type MLflow struct {
+	base     string // the server's base URL, no trailing slash
 	api      string // base URL + /api/2.0/mlflow
 	client   *http.Client
 	attempts int
@@ -63,8 +64,10 @@ func NewMLflow(baseURL string, opts ...Option) (*MLflow, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		return nil, fmt.Errorf("mlflow base URL %q: want http(s)://host[:port][/path]", baseURL)
 	}
+	base := strings.TrimRight(u.String(), "/")
 	m := &MLflow{
-		api:      strings.TrimRight(u.String(), "/") + "/api/2.0/mlflow",
+		base:     base,
+		api:      base + "/api/2.0/mlflow",
 		client:   &http.Client{Timeout: 30 * time.Second},
 		attempts: 4,
 		backoff:  200 * time.Millisecond,

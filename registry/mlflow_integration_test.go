@@ -53,6 +53,7 @@ func TestMLflowIntegration(t *testing.T) {
 		{"ProductionArchivesItsPredecessorAndARevertGivesItBack", (*itest).productionLadder},
 		{"NotFound", (*itest).notFound},
 		{"MissingSourceIsAnError", (*itest).missingSource},
+		{"ReadEvidence", (*itest).readEvidence},
 	} {
 		if !t.Run(step.name, func(t *testing.T) { step.run(&itest{T: t, ctx: it.ctx, r: it.r, logged: it.logged}) }) {
 			t.FailNow() // later steps build on earlier ones

@@ -11,7 +11,9 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	reg "github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
 // TestGatesEndToEnd (real Prometheus, real model servers, real MLflow, the local control plane,
@@ -22,10 +24,33 @@ import (
 func TestGatesEndToEnd(t *testing.T) {
 	g := startGatesWorld(t, 4, gatesFaults)
 	v1, v2, v3, v4 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns
+	t.Run("a model logged without test evidence or a model card is refused before anything moves", func(t *testing.T) {
+		bare := realparts.LogSklearnModelWithoutEvidence(t, g.mlflow, "gates-e2e-bare")
+		id := "gates-bare-" + g.ns
+		_, err := g.deploy(t, id, bare)
+		if errType(err) != contract.ErrPromotionDenied || !strings.Contains(err.Error(), "R1_test_evidence") ||
+			!strings.Contains(err.Error(), "R10_model_card") || strings.Contains(err.Error(), "R12") {
+			t.Fatalf("bare model: %v, want PromotionDenied naming R1 and R10 only", err)
+		}
+		for gate, want := range map[string]string{"R1_test_evidence": "denied", "R10_model_card": "denied", "R12_pinned_requirements": "allowed"} {
+			if ds := g.decisions(t, id, gate); len(ds) != 1 || ds[0].Verdict != want {
+				t.Errorf("ledger %s: %+v, want one %s", gate, ds, want)
+			}
+		}
+		if _, err := g.reg.Get(context.Background(), g.name, "1"); !reg.IsNotFound(err) {
+			t.Errorf("a refused model was registered: %v", err)
+		}
+	})
 	t.Run("v1: the shadow evidence of a real hold is measured and lets Production through", func(t *testing.T) {
 		out, err := g.deploy(t, v1, g.models[0])
 		if err != nil || out.VersionRecord.Stage != contract.StageProduction || !out.HealthCheckPassed {
 			t.Fatalf("v1: %+v, %v", out, err)
+		}
+		for gate, n := range map[string]int{"R1_test_evidence": 1, "R10_model_card": 1, "R12_pinned_requirements": 2} {
+			ds := g.decisions(t, v1, gate)
+			if len(ds) != n || slices.ContainsFunc(ds, func(d store.Decision) bool { return d.Verdict != "allowed" }) {
+				t.Errorf("ledger %s: %+v, want %d allowed (R12: the MLflow model's, then the bento's)", gate, ds, n)
+			}
 		}
 		ds := g.decisions(t, v1, contract.GateShadowCriteria)
 		if len(ds) != 2 {

@@ -17,6 +17,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/governance"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
@@ -56,7 +57,29 @@ type world struct {
 	evidence   *activities.FoundEvidence // recorded measured shadow evidence, if any
 	tags       []activities.TagRequest
 	duringHold func() // called from inside the (blocking) hold, e.g. to send abort
+
+	// Registry evidence gates: what ReadRegistryEvidence answers (nil: goodRegistryEvidence) and
+	// the bento requirements PackageModel reports (nil: goodBentoRequirements).
+	registryEvidence *activities.RegistryEvidence
+	evidenceQueries  []activities.EvidenceQuery
+	bentoReqs        []string
 }
+
+// goodRegistryEvidence passes R1, R10 and R12 (the MLflow side).
+func goodRegistryEvidence() activities.RegistryEvidence {
+	return activities.RegistryEvidence{
+		Evidence: governance.Evidence{
+			Tags:          map[string]string{"tests.passed": "42", "tests.failed": "0", "tests.coverage": "0.935"},
+			Artifacts:     []string{"model_card.md", "requirements.txt"},
+			ModelCardText: "# Fraud detector\nIntended use: card-not-present fraud scoring.",
+			Requirements:  []string{"mlflow==3.17.2", "scikit-learn==1.9.1"},
+			BentoPending:  true,
+		},
+		TagSources: map[string]string{"tests.passed": "run", "tests.failed": "run", "tests.coverage": "run"},
+	}
+}
+
+var goodBentoRequirements = []string{"scikit-learn==1.9.1", "mlflow==3.17.2", "bentoml==1.4.39"}
 
 func newWorld() *world {
 	p := config.DefaultPolicy()
@@ -133,7 +156,20 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	})
 	env.OnActivity(a.PackageModel, mock.Anything, mock.Anything).Return(func(_ context.Context, r packaging.Request) (packaging.Artifact, error) {
 		count("PackageModel")
-		return packaging.Artifact{BentoTag: r.BentoTag, Image: "registry.local/models@sha256:" + fmt.Sprintf("%064d", 1)}, nil
+		reqs := wd.bentoReqs
+		if reqs == nil {
+			reqs = goodBentoRequirements
+		}
+		return packaging.Artifact{BentoTag: r.BentoTag, Image: "registry.local/models@sha256:" + fmt.Sprintf("%064d", 1),
+			BentoRequirements: reqs}, nil
+	})
+	env.OnActivity(a.ReadRegistryEvidence, mock.Anything, mock.Anything).Return(func(_ context.Context, q activities.EvidenceQuery) (activities.RegistryEvidence, error) {
+		count("ReadRegistryEvidence")
+		wd.evidenceQueries = append(wd.evidenceQueries, q)
+		if wd.registryEvidence != nil {
+			return *wd.registryEvidence, nil
+		}
+		return goodRegistryEvidence(), nil
 	})
 	env.OnActivity(a.DeployWorkload, mock.Anything, mock.Anything).Return(func(_ context.Context, sp kube.Spec) (kube.Rollout, error) {
 		count("DeployWorkload")

@@ -73,6 +73,16 @@ func (w *run) validatePromotion(ctx workflow.Context) error {
 		return w.deny(ctx, decisions, contract.ErrPromotionDenied, err.Error())
 	}
 	decisions = append(decisions, w.decision(ctx, "stage_ladder", "allowed", "", "registry", w.req.RequestedBy, ladder))
+	if w.gates >= gatesRegistryEvidence {
+		ds, refusal, err := w.registryEvidenceGate(ctx, rungs)
+		if err != nil {
+			w.outcome(ctx, NodeValidatePromotion, "", "failed", err.Error())
+			return err
+		}
+		if decisions = append(decisions, ds...); refusal != nil {
+			return w.deny(ctx, decisions, contract.ErrPromotionDenied, refusal.Error())
+		}
+	}
 	if err := w.record(ctx, store.Change{Decisions: decisions}); err != nil {
 		return err
 	}
@@ -211,8 +221,17 @@ func (w *run) packageModel(ctx workflow.Context) error {
 		return err
 	}
 	inputs := map[string]any{"manifest": w.artifact.Manifest, "image": w.artifact.Image, "sha256": w.artifact.SHA256}
-	d := w.decision(ctx, "artifact", "published", "", "packager", w.info.WorkflowExecution.ID, inputs)
-	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+	ds := []store.Decision{w.decision(ctx, "artifact", "published", "", "packager", w.info.WorkflowExecution.ID, inputs)}
+	if w.gates >= gatesRegistryEvidence {
+		d, refusal := w.bentoRequirementsGate(ctx)
+		if d != nil {
+			ds = append(ds, *d)
+		}
+		if refusal != nil {
+			return w.deny(ctx, ds, contract.ErrPromotionDenied, refusal.Error())
+		}
+	}
+	if err := w.record(ctx, store.Change{Decisions: ds}); err != nil {
 		return err
 	}
 	w.outcome(ctx, NodePackageModel, "", "ok", w.artifact.BentoTag+" → "+w.artifact.Image)

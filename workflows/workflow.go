@@ -64,6 +64,7 @@ type run struct {
 	compensating bool                  // compensation runs: nothing may abort it
 	compensateBy time.Time             // when compensation gives up (gates v6), zero: never
 	shadowEv     *rules.ShadowEvidence // measured on this run's Shadow rung
+	evidence     *governedEvidence     // the registry evidence the plan was judged on (gates v7)
 }
 
 // ModelDeployment takes a model version from the registry towards production, one validated rung

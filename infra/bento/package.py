@@ -138,6 +138,7 @@ def package(model_uri: str, bento_tag: str, out_dir: pathlib.Path, tracking_uri:
         "reused_bento": reused_bento,
         "input_example_json": json.dumps(example, allow_nan=False) if example is not None else "",
         "input_example_source": example_source,
+        "bento_requirements": bento_requirements(bento),
     }
 
 
@@ -216,13 +217,28 @@ def build_bento(bentoml: t.Any, tag: str, model: t.Any, labels: dict[str, str]) 
         meta = {"model_tag": str(model.tag), "service_name": name, "bento_tag": tag, "mlflow_model_uri": labels["mlflow_model_uri"]}
         (ctxp / "td_bento.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         reqs = pathlib.Path(model.path_of("mlflow_model")) / "requirements.txt"
-        (ctxp / "requirements.txt").write_text(reqs.read_text() if reqs.exists() else "mlflow\n")
+        # A model saved without requirements gets the MLflow it was loaded with, pinned (R12).
+        (ctxp / "requirements.txt").write_text(reqs.read_text() if reqs.exists() else f"mlflow=={mlflow_version()}\n")
         spec = yaml.safe_load((HERE / "bentofile.yaml").read_text())
         spec["name"] = name
         spec["labels"] = dict(labels)
         (ctxp / "bentofile.yaml").write_text(yaml.safe_dump(spec, sort_keys=True))
         bento = bentoml.bentos.build_bentofile(str(ctxp / "bentofile.yaml"), build_ctx=ctx, version=version)
     return bento, False
+
+
+def mlflow_version() -> str:
+    import mlflow
+
+    return mlflow.__version__
+
+
+def bento_requirements(bento: t.Any) -> list[str]:
+    """The lines of the bento's requirements file, what its image installs (R12 judges them)."""
+    path = pathlib.Path(bento.path) / "env" / "python" / "requirements.txt"
+    if not path.exists():
+        return []
+    return [line for line in path.read_text().splitlines() if line.strip()]
 
 
 def export(bentoml: t.Any, bento: t.Any, archive: pathlib.Path) -> pathlib.Path:

@@ -126,6 +126,18 @@ func (m *MLflowServer) Stop() {
 // the server at baseURL, in the named experiment (created if missing), using the venv's Python.
 func LogSklearnModel(t testing.TB, baseURL, experimentName string) LoggedModel {
 	t.Helper()
+	return logSklearnModel(t, baseURL, experimentName)
+}
+
+// LogSklearnModelWithoutEvidence logs the same model with no test-result tags and no model card
+// (TD_LOG_EVIDENCE=none), as a training job that skipped them would.
+func LogSklearnModelWithoutEvidence(t testing.TB, baseURL, experimentName string) LoggedModel {
+	t.Helper()
+	return logSklearnModel(t, baseURL, experimentName, "TD_LOG_EVIDENCE=none")
+}
+
+func logSklearnModel(t testing.TB, baseURL, experimentName string, env ...string) LoggedModel {
+	t.Helper()
 	python := VenvBin("python")
 	_, err := os.Stat(python)
 	Require(t, "venv python", err)
@@ -136,6 +148,7 @@ func LogSklearnModel(t testing.TB, baseURL, experimentName string) LoggedModel {
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "MLFLOW_TRACKING_URI="+baseURL,
 		"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "PYTHONUNBUFFERED=1")
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
