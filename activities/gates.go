@@ -23,6 +23,8 @@ type ShadowHoldRequest struct {
 	Hold     time.Duration         `json:"hold"`
 	Every    time.Duration         `json:"every"`
 	Criteria config.ShadowCriteria `json:"criteria"`
+	// Drift, when set (gates v7), judges the shadow's input drift at the end of the hold.
+	Drift *DriftRequest `json:"drift,omitempty"`
 }
 
 // ShadowMeasurement is what the hold measured: the last sample (over the whole hold when it ran
@@ -33,6 +35,9 @@ type ShadowMeasurement struct {
 	Samples      int          `json:"samples"`
 	SourceErrors int          `json:"source_errors"`
 	EarlyFailure []string     `json:"early_failure,omitempty"`
+	// Drift is the input drift judgement over the hold's window (a hold that stopped early on its
+	// criteria has none).
+	Drift *DriftMeasurement `json:"drift,omitempty"`
 }
 
 // holdCheckpoint is kept in the heartbeat details, so a hold retried after a worker dies carries
@@ -83,7 +88,13 @@ func (a *Activities) HoldShadow(ctx context.Context, r ShadowHoldRequest) (Shado
 	if err != nil { // retried by Temporal: the retry finds the hold over and samples the same window
 		return ShadowMeasurement{}, fmt.Errorf("final shadow sample of %s over %s..%s: %w", r.Workload, r.From.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
-	return ShadowMeasurement{Last: s, Samples: cp.Samples + 1, SourceErrors: cp.SourceErrors}, nil
+	out := ShadowMeasurement{Last: s, Samples: cp.Samples + 1, SourceErrors: cp.SourceErrors}
+	if r.Drift != nil {
+		if out.Drift, err = a.measureDrift(ctx, r, end); err != nil {
+			return ShadowMeasurement{}, err
+		}
+	}
+	return out, nil
 }
 
 // sleepBeating waits until t, heartbeating the checkpoint so the wait is seen alive and can be

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/temporaldeployer/temporaldeployer/drift"
 	"github.com/temporaldeployer/temporaldeployer/governance"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 )
@@ -29,6 +30,9 @@ type EvidenceQuery struct {
 type RegistryEvidence struct {
 	Evidence   governance.Evidence `json:"evidence"`
 	TagSources map[string]string   `json:"tag_sources,omitempty"`
+	// DriftProfile says whether the version has a drift reference profile (ProfilePresent,
+	// ProfileAbsent, "invalid: …"), for the drift policy's R11 check before anything moves.
+	DriftProfile string `json:"drift_profile"`
 }
 
 // ReadRegistryEvidence reads a version's test evidence tags, model card and requirements from the
@@ -39,7 +43,7 @@ func (a *Activities) ReadRegistryEvidence(ctx context.Context, q EvidenceQuery) 
 	if !ok {
 		return RegistryEvidence{}, notConfigured("registry evidence", "the registry evidence gates (R1, R10, R12)")
 	}
-	files := []string{governance.ArtifactModelCard, governance.ArtifactReadme, EvidenceFileRequirements}
+	files := []string{governance.ArtifactModelCard, governance.ArtifactReadme, EvidenceFileRequirements, drift.ArtifactName}
 	found, err := reader.ReadEvidence(ctx, q.Name, q.Version, q.ModelURI, files)
 	if err != nil {
 		return RegistryEvidence{}, registryError("read the registry evidence of "+q.Name+"/"+q.Version, err)
@@ -51,8 +55,10 @@ func (a *Activities) ReadRegistryEvidence(ctx context.Context, q EvidenceQuery) 
 			out.Evidence.Tags[tag], out.TagSources[tag] = bounded(v), found.TagSources[tag]
 		}
 	}
-	for _, f := range files {
-		if _, ok := found.Files[f]; ok && f != EvidenceFileRequirements {
+	text, ok := found.Files[drift.ArtifactName]
+	_, out.DriftProfile = profileState(text, ok)
+	for _, f := range files[:2] {
+		if _, ok := found.Files[f]; ok {
 			out.Evidence.Artifacts = append(out.Evidence.Artifacts, f)
 		}
 	}

@@ -94,6 +94,8 @@ type Policy struct {
 	// Governance is the registry evidence gates (config/governance.go). Policies recorded before
 	// them decode to the zero value, which runs that old never read.
 	Governance governance.Policy `json:"governance"`
+	// Drift is the shadow hold's input drift gate (config/governance.go); zero in older policies.
+	Drift DriftPolicy `json:"drift"`
 	// Backends says which optional backends this worker has; filled in by the worker, not the env.
 	Backends Backends `json:"backends"`
 }
@@ -165,6 +167,7 @@ func DefaultPolicy() Policy {
 		Evidence:   DefaultEvidence(),
 		Canary:     DefaultCanary(),
 		Governance: governance.DefaultPolicy(),
+		Drift:      DefaultDrift(),
 	}
 }
 
@@ -214,6 +217,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.float("DEPLOYER_SHADOW_MAX_P99_MS", &p.Shadow.MaxP99MS)
 	r.gates(p, &c.Metrics)
 	r.governance(&p.Governance)
+	r.drift(&p.Drift)
 	r.approvers(&c.ApproversFile, &p.Approvals)
 	if r.err != nil {
 		return Config{}, r.err

@@ -52,6 +52,7 @@ func TestLoadDefaults(t *testing.T) {
 				MaxP99MSCeiling: 1000, MinRequestsFloor: 20, SampleEvery: 10 * time.Second, Warmup: 30 * time.Second},
 			Governance: governance.Policy{Environments: []contract.Environment{"production"}, RequireModelCard: true,
 				RequireTestEvidence: true, MinCoverage: 0.90, RequirePinned: true},
+			Drift: DriftPolicy{Threshold: 0.2, MinTotal: 100, MinExpectedPerBin: 5, RequireProfile: []contract.Environment{"production"}},
 		},
 	}
 	if want.Metrics.Configured() {
@@ -143,6 +144,10 @@ func overrides() []override {
 		{"DEPLOYER_MIN_COVERAGE", "0.8", func(c Config) any { return c.Policy.Governance.MinCoverage }, 0.8},
 		{"DEPLOYER_REQUIRE_MODEL_CARD", "false", func(c Config) any { return c.Policy.Governance.RequireModelCard }, false},
 		{"DEPLOYER_REQUIRE_PINNED", "false", func(c Config) any { return c.Policy.Governance.RequirePinned }, false},
+		{"DEPLOYER_DRIFT_THRESHOLD", "0.25", func(c Config) any { return c.Policy.Drift.Threshold }, 0.25},
+		{"DEPLOYER_DRIFT_MIN_TOTAL", "50", func(c Config) any { return c.Policy.Drift.MinTotal }, 50.0},
+		{"DEPLOYER_DRIFT_MIN_EXPECTED_PER_BIN", "2", func(c Config) any { return c.Policy.Drift.MinExpectedPerBin }, 2.0},
+		{"DEPLOYER_DRIFT_REQUIRE_PROFILE", "none", func(c Config) any { return c.Policy.Drift.RequireProfile }, []contract.Environment(nil)},
 	}
 }
 
@@ -157,8 +162,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 53 {
-		t.Fatalf("%d variables covered, want all 53", len(cases))
+	if len(cases) != 57 {
+		t.Fatalf("%d variables covered, want all 57", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -327,6 +332,8 @@ func TestLoadRejects(t *testing.T) {
 		{"governance environments only commas", map[string]string{"DEPLOYER_GOVERNANCE_ENVIRONMENTS": " , "}, "DEPLOYER_GOVERNANCE_ENVIRONMENTS", ""},
 		{"coverage as a percent", map[string]string{"DEPLOYER_MIN_COVERAGE": "90"}, "DEPLOYER_MIN_COVERAGE", ""},
 		{"model card switch not a bool", map[string]string{"DEPLOYER_REQUIRE_MODEL_CARD": "on"}, "DEPLOYER_REQUIRE_MODEL_CARD", ""},
+		{"drift threshold 0", map[string]string{"DEPLOYER_DRIFT_THRESHOLD": "0"}, "DEPLOYER_DRIFT_THRESHOLD", ""},
+		{"drift profile environment unknown", map[string]string{"DEPLOYER_DRIFT_REQUIRE_PROFILE": "prod"}, "DEPLOYER_DRIFT_REQUIRE_PROFILE", ""},
 		{"first error kept", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "x", "DEPLOYER_SHADOW_MAX_P99_MS": "y"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,10 @@ const (
 	GateRollback         = "rollback"
 	GateRollbackVerified = "rollback_verified"
 	GateRunOutcome       = "run_outcome"
+	// GateDrift: the shadow hold's input drift judgement (PSI per feature against the model's
+	// reference profile); verdict passed, blocked (seed 004's annotation: the rollout stops),
+	// inconclusive or skipped (no profile, where the policy allows that).
+	GateDrift = "drift"
 )
 
 // Ledger verdicts.
@@ -41,6 +45,8 @@ const (
 	VerdictExpired      = "expired"  // an approval that verified but expired before the wait ended; it did not count
 	// VerdictCompensationFailed: a run_outcome whose compensation gave up (CompensationFailed).
 	VerdictCompensationFailed = "compensation_failed"
+	VerdictBlocked            = "blocked" // a drift judgement that stopped the rollout
+	VerdictSkipped            = "skipped" // a gate that did not run, with the reason
 )
 
 // Evidence sources (DESIGN: "every gate decision records where its numbers came from").

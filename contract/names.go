@@ -74,6 +74,10 @@ const (
 	// policy's compensation timeout (or hit a refusal retrying cannot fix). The message names the
 	// first failure and the compensation's; what the environment runs needs an operator.
 	ErrCompensationFailed = "CompensationFailed"
+	// ErrDriftDetected: the shadow's live inputs drifted from the model's reference profile (a
+	// feature's PSI above the policy's threshold, seed 003's R11), or could not be judged where the
+	// policy needs them judged. The message names the features and their PSI; the ledger has them all.
+	ErrDriftDetected = "DriftDetected"
 )
 
 // NewError returns a non-retryable ApplicationError with one of the contract's type strings.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +42,8 @@ type gatesWorld struct {
 	approvers realparts.Approvers
 	worker    *realparts.Worker
 	workEnv   []string // the worker's environment, for a restart
+	// shadowShift is added to every value of the shadow's copies (the drift gate's case), as bits.
+	shadowShift atomic.Uint64
 }
 
 // gatesFaults are the harness's fault switches in TestGatesEndToEnd: v3's canary slowed, v4's failing.
@@ -112,14 +116,17 @@ func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults strin
 }
 
 // startLoad runs the load generator for the whole test: 30 predictions a second to the live
-// environment, split by the canary weight read back from the cluster, each copied to the shadow.
+// environment, split by the canary weight read back from the cluster, each copied to the shadow
+// (shifted by g.shadowShift).
 func (g *gatesWorld) startLoad(t *testing.T, targets string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Rows drawn from the test models' training distribution (their drift reference profile).
+		inputs := &load.Gaussian{Features: 3, Seed: 1, ShadowShift: func() float64 { return math.Float64frombits(g.shadowShift.Load()) }}
 		rep, err := load.Run(ctx, load.Config{Rate: 30, Count: 200000, Duration: 40 * time.Minute,
-			Body: []byte(`{"rows": [[0.1, 0.2, 0.3]]}`), Targets: load.FromTargetsFile(targets, g.name, ""),
+			Inputs: inputs, Targets: load.FromTargetsFile(targets, g.name, ""),
 			Weight: func(ctx context.Context) (int, error) { return g.k.Weight(ctx, g.name, "production") }})
 		t.Logf("load generator: %v (err %v)", rep, err)
 	}()

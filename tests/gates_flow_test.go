@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -20,9 +21,11 @@ import (
 // the temporal CLI): v1 reaches production through a measured shadow hold; v2's canary walks
 // 5 → 20 → 50 → 100 % on measured numbers; v3's canary (its model server slowed by the harness's
 // fault switch) fails its analysis and is rolled back at once to stable v2 at 100 %; v4's canary
-// (every request failing) fails the probe sent as it takes traffic and is rolled back the same way.
+// (every request failing) fails the probe sent as it takes traffic and is rolled back the same way;
+// v5's shadow, fed inputs shifted from its reference profile, is blocked by the drift gate. Before
+// them, a model logged without evidence is refused by the registry evidence gates.
 func TestGatesEndToEnd(t *testing.T) {
-	g := startGatesWorld(t, 4, gatesFaults)
+	g := startGatesWorld(t, 5, gatesFaults)
 	v1, v2, v3, v4 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns
 	t.Run("a model logged without test evidence or a model card is refused before anything moves", func(t *testing.T) {
 		bare := realparts.LogSklearnModelWithoutEvidence(t, g.mlflow, "gates-e2e-bare")
@@ -117,6 +120,35 @@ func TestGatesEndToEnd(t *testing.T) {
 			t.Errorf("the failing step was not judged by the probe: %s %v", last.Source, last.Inputs)
 		}
 	})
+	t.Run("v5: a shadow fed shifted inputs is blocked by the drift gate, per-feature PSI in the ledger", func(t *testing.T) {
+		g.shadowShift.Store(math.Float64bits(1.5))
+		defer g.shadowShift.Store(0)
+		v5 := "gates-v5-" + g.ns
+		_, err := g.deploy(t, v5, g.models[4])
+		if errType(err) != contract.ErrDriftDetected {
+			t.Fatalf("v5: %v, want DriftDetected", err)
+		}
+		ds := g.decisions(t, v5, contract.GateDrift)
+		if len(ds) != 1 || ds[0].Verdict != contract.VerdictBlocked || ds[0].Source != contract.SourceMeasured {
+			t.Fatalf("drift decisions %+v", ds)
+		}
+		v, _ := ds[0].Inputs["verdict"].(map[string]any)
+		features, _ := v["features"].([]any)
+		psi, _ := v["worst_psi"].(float64)
+		if len(features) != 3 || psi <= 0.2 {
+			t.Errorf("drift verdict %v: want three features, the worst above 0.2", v)
+		}
+		t.Logf("drift blocked v5: %s", ds[0].Reason)
+		g.wantStage(t, "2", contract.StageProduction, "production")
+		if s, _, _ := g.k.Current(context.Background(), g.name, "production"); s.ModelVersion != "2" {
+			t.Errorf("production runs v%s, want v2", s.ModelVersion)
+		}
+	})
+	if ds := g.decisions(t, v1, contract.GateDrift); len(ds) != 1 || ds[0].Verdict != contract.VerdictPassed {
+		t.Errorf("v1's shadow drift decisions %+v, want one passed on unshifted inputs", ds)
+	} else {
+		t.Logf("drift passed v1: %s", ds[0].Reason)
+	}
 	// Each path's history replays through the current code (and is recorded with RECORD_HISTORY_DIR).
 	replayRecorded(t, g.tp, v1, "production_first_measured_shadow.json")
 	replayRecorded(t, g.tp, v2, "production_canary_measured.json")

@@ -17,6 +17,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/drift"
 	"github.com/temporaldeployer/temporaldeployer/governance"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
@@ -63,6 +64,24 @@ type world struct {
 	registryEvidence *activities.RegistryEvidence
 	evidenceQueries  []activities.EvidenceQuery
 	bentoReqs        []string
+	// Drift: what the hold's drift measurement says (nil: driftMeasured with unshifted counts).
+	drift         *activities.DriftMeasurement
+	driftRequests []activities.DriftRequest
+}
+
+// driftProfile has two features f0, f1 with four equal bins.
+var driftProfile = drift.Profile{Version: 1, Features: []drift.Feature{
+	{Name: "f0", Edges: []float64{-1, 0, 1}, Expected: []float64{0.25, 0.25, 0.25, 0.25}},
+	{Name: "f1", Edges: []float64{-1, 0, 1}, Expected: []float64{0.25, 0.25, 0.25, 0.25}},
+}}
+
+// driftMeasured is the real drift judgement of driftProfile over the counts of f0 and f1.
+func driftMeasured(counts [][]float64) *activities.DriftMeasurement {
+	v, err := drift.Judge(driftProfile, map[string][]float64{"f0": counts[0], "f1": counts[1]}, 0.2, drift.Options{})
+	if err != nil {
+		panic(err) // the counts are the test's own
+	}
+	return &activities.DriftMeasurement{Profile: activities.ProfilePresent, Verdict: &v}
 }
 
 // goodRegistryEvidence passes R1, R10 and R12 (the MLflow side).
@@ -75,7 +94,8 @@ func goodRegistryEvidence() activities.RegistryEvidence {
 			Requirements:  []string{"mlflow==3.17.2", "scikit-learn==1.9.1"},
 			BentoPending:  true,
 		},
-		TagSources: map[string]string{"tests.passed": "run", "tests.failed": "run", "tests.coverage": "run"},
+		DriftProfile: activities.ProfilePresent,
+		TagSources:   map[string]string{"tests.passed": "run", "tests.failed": "run", "tests.coverage": "run"},
 	}
 }
 
@@ -242,7 +262,15 @@ func (s *suite) gateMocks(env *testsuite.TestWorkflowEnvironment, wd *world, cou
 		if wd.shadowHold != nil {
 			return wd.shadowHold(r)
 		}
-		return activities.ShadowMeasurement{Last: sample(r.Workload, r.From, r.From.Add(r.Hold), 18000, 20, 42), Samples: int(r.Hold / r.Every)}, nil
+		m := activities.ShadowMeasurement{Last: sample(r.Workload, r.From, r.From.Add(r.Hold), 18000, 20, 42), Samples: int(r.Hold / r.Every)}
+		if r.Drift != nil {
+			wd.driftRequests = append(wd.driftRequests, *r.Drift)
+			m.Drift = wd.drift
+			if m.Drift == nil {
+				m.Drift = driftMeasured([][]float64{{250, 250, 250, 250}, {240, 260, 255, 245}})
+			}
+		}
+		return m, nil
 	})
 	env.OnActivity(a.MeasureCanary, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.CanaryMeasureRequest) (activities.CanaryMeasurement, error) {
 		count("MeasureCanary")

@@ -1,10 +1,14 @@
 package workflows
 
 import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/drift"
 	"github.com/temporaldeployer/temporaldeployer/governance"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
@@ -28,7 +32,8 @@ func (w *run) governedEnvironment(rungs []contract.Stage) (contract.Environment,
 // Every finding goes to the returned decisions; refusal names each failing rule.
 func (w *run) registryEvidenceGate(ctx workflow.Context, rungs []contract.Stage) (ds []store.Decision, refusal, err error) {
 	env, ok := w.governedEnvironment(rungs)
-	if !ok || w.req.Action == contract.ActionRollback {
+	driftEnv, needsProfile := w.driftRequiredEnvironment(rungs)
+	if (!ok && !needsProfile) || w.req.Action == contract.ActionRollback {
 		return nil, nil, nil
 	}
 	q := activities.EvidenceQuery{Name: w.req.ModelName, ModelURI: w.req.ModelURI}
@@ -39,15 +44,56 @@ func (w *run) registryEvidenceGate(ctx workflow.Context, rungs []contract.Stage)
 	if err := w.exec(ctx, short("validate_promotion: read registry evidence"), a.ReadRegistryEvidence, q, &ev); err != nil {
 		return nil, nil, err
 	}
-	findings, refusal := governance.Check(w.policy.Governance, env, ev.Evidence)
-	for _, f := range findings {
-		ds = append(ds, w.findingDecision(ctx, f, ev.TagSources))
+	if ok {
+		var findings []governance.Finding
+		findings, refusal = governance.Check(w.policy.Governance, env, ev.Evidence)
+		for _, f := range findings {
+			ds = append(ds, w.findingDecision(ctx, f, ev.TagSources))
+		}
+		if len(findings) == 0 && refusal != nil { // an invalid policy: the gates fail closed
+			ds = append(ds, w.decision(ctx, gateRegistryEvidence, "denied", refusal.Error(), contract.SourceRegistry, w.req.RequestedBy, nil))
+		}
+		w.evidence = &governedEvidence{env: env, evidence: ev.Evidence}
 	}
-	if len(findings) == 0 && refusal != nil { // an invalid policy: the gates fail closed
-		ds = append(ds, w.decision(ctx, gateRegistryEvidence, "denied", refusal.Error(), contract.SourceRegistry, w.req.RequestedBy, nil))
+	if needsProfile {
+		f := driftProfileFinding(ev.DriftProfile)
+		ds = append(ds, w.findingDecision(ctx, f, nil))
+		if !f.Passed && refusal == nil {
+			refusal = contract.NewError(contract.ErrPromotionDenied, "registry evidence refused for %s: [%s] %s", driftEnv, f.Rule, f.Detail)
+		} else if !f.Passed {
+			refusal = contract.NewError(contract.ErrPromotionDenied, "%s; [%s] %s", applicationMessage(refusal), f.Rule, f.Detail)
+		}
 	}
-	w.evidence = &governedEvidence{env: env, evidence: ev.Evidence}
 	return ds, refusal, nil
+}
+
+// ruleDriftProfile is seed 003's R11 as a registry rule: a model going where the drift policy
+// needs it has a valid drift reference profile for the shadow's drift gate.
+const ruleDriftProfile = "R11_drift_profile"
+
+// driftProfileFinding judges the version's profile state (activities.Profile*).
+func driftProfileFinding(state string) governance.Finding {
+	f := governance.Finding{Rule: ruleDriftProfile, Passed: state == activities.ProfilePresent, Inputs: map[string]any{"profile": state}}
+	switch {
+	case f.Passed:
+		f.Detail = "drift reference profile " + drift.ArtifactName + " present and valid"
+	case state == activities.ProfileAbsent:
+		f.Detail = "no drift reference profile: log " + drift.ArtifactName + " beside MLmodel (README: the drift gate)"
+	default:
+		f.Detail = drift.ArtifactName + " " + state
+	}
+	return f
+}
+
+// driftRequiredEnvironment is the highest environment of the plan the drift policy needs a
+// profile for.
+func (w *run) driftRequiredEnvironment(rungs []contract.Stage) (contract.Environment, bool) {
+	for i := len(rungs) - 1; i >= 0; i-- {
+		if env := rungs[i].Environment(); w.policy.Drift.Requires(env) {
+			return env, true
+		}
+	}
+	return "", false
 }
 
 // bentoRequirementsGate (package_model, gates v7) is R12 on the bento just built, for a plan the
@@ -82,4 +128,13 @@ func (w *run) findingDecision(ctx workflow.Context, f governance.Finding, tagSou
 type governedEvidence struct {
 	env      contract.Environment
 	evidence governance.Evidence
+}
+
+// applicationMessage is an ApplicationError's own message (without the SDK's decorations).
+func applicationMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
 }

@@ -73,7 +73,7 @@ func (w *run) validatePromotion(ctx workflow.Context) error {
 		return w.deny(ctx, decisions, contract.ErrPromotionDenied, err.Error())
 	}
 	decisions = append(decisions, w.decision(ctx, "stage_ladder", "allowed", "", "registry", w.req.RequestedBy, ladder))
-	if w.gates >= gatesRegistryEvidence {
+	if w.gates >= gatesGovernance {
 		ds, refusal, err := w.registryEvidenceGate(ctx, rungs)
 		if err != nil {
 			w.outcome(ctx, NodeValidatePromotion, "", "failed", err.Error())
@@ -222,7 +222,7 @@ func (w *run) packageModel(ctx workflow.Context) error {
 	}
 	inputs := map[string]any{"manifest": w.artifact.Manifest, "image": w.artifact.Image, "sha256": w.artifact.SHA256}
 	ds := []store.Decision{w.decision(ctx, "artifact", "published", "", "packager", w.info.WorkflowExecution.ID, inputs)}
-	if w.gates >= gatesRegistryEvidence {
+	if w.gates >= gatesGovernance {
 		d, refusal := w.bentoRequirementsGate(ctx)
 		if d != nil {
 			ds = append(ds, *d)

@@ -28,7 +28,7 @@ func (w *run) measuredShadowHold(ctx workflow.Context) error {
 	from := workflow.Now(ctx).UTC()
 	until := from.Add(w.req.ShadowHold)
 	req := activities.ShadowHoldRequest{Workload: w.workload(contract.EnvShadow, kube.RoleShadow), From: from,
-		Hold: w.req.ShadowHold, Every: w.policy.Evidence.SampleEvery, Criteria: w.policy.Shadow}
+		Hold: w.req.ShadowHold, Every: w.policy.Evidence.SampleEvery, Criteria: w.policy.Shadow, Drift: w.driftRequest()}
 	summary := fmt.Sprintf("shadow hold %s for %s v%s, measured every %s", w.req.ShadowHold, w.version.Name,
 		w.version.Version, req.Every)
 	var m activities.ShadowMeasurement
@@ -43,7 +43,14 @@ func (w *run) measuredShadowHold(ctx workflow.Context) error {
 	d := w.decision(ctx, contract.GateShadowCriteria, verdictWord(passed, contract.VerdictPassed, contract.VerdictFailed), reason,
 		contract.SourceMeasured, w.req.RequestedBy, map[string]any{"evidence": ev, "criteria": w.policy.Shadow,
 			"hold": w.req.ShadowHold.String(), "source_errors": m.SourceErrors, "stopped_early": len(m.EarlyFailure) > 0})
-	if err := w.record(ctx, store.Change{Decisions: []store.Decision{d}}); err != nil {
+	ds := []store.Decision{d}
+	var drifted error
+	if req.Drift != nil {
+		var dd store.Decision
+		dd, drifted = w.driftDecision(ctx, m.Drift)
+		ds = append(ds, dd)
+	}
+	if err := w.record(ctx, store.Change{Decisions: ds}); err != nil {
 		return err
 	}
 	tags := activities.TagRequest{ModelName: w.version.Name, Version: w.version.Version, Tags: shadowTags(ev, passed, w.info.WorkflowExecution.ID)}
@@ -52,6 +59,9 @@ func (w *run) measuredShadowHold(ctx workflow.Context) error {
 	}
 	if !passed {
 		return contract.NewError(contract.ErrShadowCriteriaNotMet, "measured shadow of %s v%s: %s", w.version.Name, w.version.Version, reason)
+	}
+	if drifted != nil {
+		return drifted
 	}
 	w.shadowEv = &ev
 	return nil

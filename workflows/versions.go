@@ -35,13 +35,15 @@ const (
 	// until the policy's compensation timeout, then ends the run with CompensationFailed, recorded
 	// (before: unbounded, and a refused step ended it with no outcome recorded).
 	gatesApprovalsSigned = workflow.Version(6)
-	// gatesRegistryEvidence: before anything moves, validate_promotion reads the version's
-	// registry evidence and judges it with seed 003's R1, R10 and R12 where the governance policy
-	// applies (governance.go); package_model judges the bento's requirements (R12). Every finding
-	// goes to the ledger. Runs before it deploy without them.
-	gatesRegistryEvidence = workflow.Version(7)
+	// gatesGovernance: before anything moves, validate_promotion reads the version's registry
+	// evidence and judges it with seed 003's R1, R10 and R12 where the governance policy applies,
+	// and R11's drift reference profile where the drift policy needs it (governance.go);
+	// package_model judges the bento's requirements (R12); the shadow hold judges input drift (PSI
+	// per feature) at its end and a drifted shadow stops the run with DriftDetected (drift.go).
+	// Every finding goes to the ledger. Runs before it deploy without them.
+	gatesGovernance = workflow.Version(7)
 	// gatesLatest is what new runs get.
-	gatesLatest = gatesRegistryEvidence
+	gatesLatest = gatesGovernance
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,22 +34,26 @@ func main() {
 	rate := flag.Float64("rate", 20, "requests per second")
 	count := flag.Int("count", 10000, "at most this many live requests")
 	duration := flag.Duration("duration", 10*time.Minute, "at most this long")
-	body := flag.String("body", "", "predict request body (JSON), or @file")
+	body := flag.String("body", "", "predict request body (JSON), or @file (or -inputs)")
+	inputs := flag.Int("inputs", 0, "draw each request as one row of N standard-normal features instead of -body")
+	shiftFile := flag.String("shadow-shift-file", "", "with -inputs: a file holding a number added to every value of the shadow's copies (re-read each second; missing: 0)")
 	concurrency := flag.Int("concurrency", 4, "requests in flight")
 	weight := flag.Int("weight", 0, "fixed canary weight in percent")
 	fromCluster := flag.Bool("weight-from-cluster", false, "read the canary weight back from the cluster")
 	flag.Parse()
-	if *targets == "" || *deployment == "" || *body == "" {
-		fmt.Fprintln(os.Stderr, "loadgen: -targets, -deployment and -body are required")
+	if *targets == "" || *deployment == "" || (*body == "") == (*inputs == 0) {
+		fmt.Fprintln(os.Stderr, "loadgen: -targets, -deployment and one of -body or -inputs are required")
 		os.Exit(2)
 	}
-	b, err := readBody(*body)
-	if err != nil {
+	cfg := load.Config{Rate: *rate, Count: *count, Duration: *duration, Concurrency: *concurrency,
+		Targets: load.FromTargetsFile(*targets, *deployment, *environment)}
+	var err error
+	if *inputs > 0 {
+		cfg.Inputs = &load.Gaussian{Features: *inputs, Seed: uint64(time.Now().UnixNano()), ShadowShift: shiftFrom(*shiftFile)}
+	} else if cfg.Body, err = readBody(*body); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(2)
 	}
-	cfg := load.Config{Rate: *rate, Count: *count, Duration: *duration, Body: b, Concurrency: *concurrency,
-		Targets: load.FromTargetsFile(*targets, *deployment, *environment)}
 	fixed := *weight
 	cfg.Weight = func(context.Context) (int, error) { return fixed, nil }
 	if *fromCluster {
@@ -64,6 +69,25 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
+	}
+}
+
+// shiftFrom reads the shadow's shift from path at most once a second; "" or a missing or
+// unreadable file is 0.
+func shiftFrom(path string) func() float64 {
+	if path == "" {
+		return nil
+	}
+	var v float64
+	var next time.Time
+	return func() float64 {
+		if now := time.Now(); now.After(next) {
+			next, v = now.Add(time.Second), 0
+			if b, err := os.ReadFile(path); err == nil {
+				v, _ = strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+			}
+		}
+		return v
 	}
 }
 

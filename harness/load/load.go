@@ -28,7 +28,9 @@ type Config struct {
 	Rate        float64       // requests per second, in (0, 2000]
 	Count       int           // at most this many live requests, in [1, 1e6]
 	Duration    time.Duration // at most this long, in (0, 48h]
-	Body        []byte        // the predict request body, JSON
+	Body        []byte        // the predict request body, JSON (or Inputs)
+	// Inputs, when set, draws every request's body instead of Body (inputs.go).
+	Inputs *Gaussian
 	Concurrency int           // requests in flight at once; default 4
 	Timeout     time.Duration // per request; default 5s
 	// Targets says where the workloads are now; re-read every Refresh (default 1s).
@@ -64,8 +66,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("load: count %d must be in [1, 1000000]", c.Count)
 	case c.Duration <= 0 || c.Duration > 48*time.Hour:
 		return fmt.Errorf("load: duration %s must be in (0, 48h]", c.Duration)
-	case len(c.Body) == 0:
-		return errors.New("load: body is required")
+	case len(c.Body) == 0 && c.Inputs == nil:
+		return errors.New("load: a body or inputs are required")
 	case c.Targets == nil:
 		return errors.New("load: targets are required")
 	}
@@ -116,6 +118,13 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	}
 	r := &runner{c: c, client: &http.Client{Timeout: c.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if c.Inputs != nil {
+		d, err := newDrawer(c.Inputs)
+		if err != nil {
+			return Report{}, err
+		}
+		r.inputs = d
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Duration)
 	defer cancel()
 	start := time.Now()
@@ -127,6 +136,7 @@ func Run(ctx context.Context, c Config) (Report, error) {
 
 type runner struct {
 	c       Config
+	inputs  *drawer // nil: c.Body
 	client  *http.Client
 	mu      sync.Mutex
 	rep     Report
@@ -154,13 +164,17 @@ func (r *runner) loop(ctx context.Context) error {
 		if Split(i, r.weight) && len(r.targets.Canary) > 0 {
 			role, pool = "canary", r.targets.Canary
 		}
+		live, shadow := r.c.Body, r.c.Body
+		if r.inputs != nil {
+			live, shadow = r.inputs.next()
+		}
 		sends := []send{}
 		if len(pool) > 0 {
-			sends = append(sends, send{role, pool[rr[role]%len(pool)]})
+			sends = append(sends, send{role, pool[rr[role]%len(pool)], live})
 			rr[role]++
 		}
 		for _, s := range r.targets.Shadow {
-			sends = append(sends, send{"shadow", s})
+			sends = append(sends, send{"shadow", s, shadow})
 		}
 		for _, s := range sends {
 			select {
@@ -178,7 +192,10 @@ func (r *runner) loop(ctx context.Context) error {
 	return nil
 }
 
-type send struct{ role, base string }
+type send struct {
+	role, base string
+	body       []byte
+}
 
 // refresh re-reads targets and weight when due; a bad target address stops the run.
 func (r *runner) refresh(ctx context.Context) error {
@@ -214,7 +231,7 @@ func (r *runner) refresh(ctx context.Context) error {
 
 func (r *runner) post(ctx context.Context, s send) {
 	code := 0
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/predict", bytes.NewReader(r.c.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/predict", bytes.NewReader(s.body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
 		var resp *http.Response

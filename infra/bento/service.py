@@ -10,7 +10,12 @@ Endpoints:
   GET  /metrics   Prometheus: BentoML's bentoml_service_request_total (labels endpoint,
                   http_response_code), bentoml_service_request_duration_seconds (histogram),
                   bentoml_service_request_in_progress; plus td_predict_errors_total. The
-                  duration histogram's buckets are LATENCY_BUCKETS_MS (below).
+                  duration histogram's buckets are LATENCY_BUCKETS_MS (below). With a drift reference
+                  profile (drift_reference.json beside MLmodel, package drift's format), each
+                  predicted row's inputs are counted per feature over the profile's bins:
+                  td_feature_bin_total{feature, bin} (bin "0".."n", numpy.searchsorted(edges, x,
+                  side="left"), as Go's drift.Bin) and td_feature_missing_total{feature} (absent or
+                  not a number). The drift gate computes the PSI from them.
 
 Fault switch for tests, off by default: TD_FAULT=error makes every predict fail with a 500 (counted
 as an error); TD_FAULT_LATENCY_MS=N delays every predict by N milliseconds.
@@ -36,6 +41,21 @@ _errors = bentoml.metrics.Counter(
     documentation="Predict calls that failed, by kind (input: 400, model: 500, fault: injected 500)",
     labelnames=["kind"],
 )
+
+
+_bins = bentoml.metrics.Counter(
+    name="td_feature_bin_total",
+    documentation="Predicted inputs per feature and bin of the model's drift reference profile",
+    labelnames=["feature", "bin"],
+)
+
+_missing = bentoml.metrics.Counter(
+    name="td_feature_missing_total",
+    documentation="Predicted inputs without a numeric value for a profiled feature",
+    labelnames=["feature"],
+)
+
+DRIFT_PROFILE = "drift_reference.json"
 
 
 class InjectedFault(RuntimeError):
@@ -64,6 +84,12 @@ class ModelService:
         self.model = bentoml.mlflow.load_model(self.model_ref)
         schema = self.model.metadata.get_input_schema()
         self.columns = schema.input_names() if schema is not None and schema.has_input_names() else None
+        model_dir = pathlib.Path(bentoml.models.get(_META["model_tag"]).path_of("mlflow_model"))
+        self.profile = _load_profile(model_dir / DRIFT_PROFILE, self.columns)
+        for name, edges, _ in self.profile:
+            _missing.labels(feature=name)
+            for b in range(len(edges) + 1):
+                _bins.labels(feature=name, bin=str(b))
 
     @bentoml.api(route="/predict")
     def predict(self, rows: t.List[t.Any]) -> t.Dict[str, t.Any]:
@@ -77,6 +103,7 @@ class ModelService:
         except (TypeError, ValueError) as e:
             _errors.labels(kind="input").inc()
             raise InvalidArgument(f"rows: {e}") from e
+        _count_bins(self.profile, data)
         try:
             out = self.model.predict(data)
         except Exception:
@@ -94,6 +121,45 @@ class ModelService:
                 return pd.DataFrame(rows, columns=self.columns)
             return np.asarray(rows, dtype=float)
         raise ValueError("every row must be an object (column -> value) or an array of numbers")
+
+
+def _load_profile(path: pathlib.Path, columns: t.Optional[t.List[str]]) -> t.List[t.Tuple[str, np.ndarray, int]]:
+    """The profile's features as (name, edges, column position); [] without a profile. A profile
+    that does not parse is logged and not counted (the drift gate then measures no data)."""
+    if not path.exists():
+        return []
+    try:
+        doc = json.loads(path.read_text())
+        out = []
+        for i, f in enumerate(doc["features"]):
+            pos = columns.index(f["name"]) if columns and f["name"] in columns else i
+            out.append((str(f["name"]), np.asarray(f["edges"], dtype=float), pos))
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"td: drift reference profile {path} not used: {e}", flush=True)
+        return []
+
+
+def _count_bins(profile: t.List[t.Tuple[str, np.ndarray, int]], data: t.Any) -> None:
+    """Counts each profiled feature's values of the predicted rows over its bins."""
+    for name, edges, pos in profile:
+        if isinstance(data, pd.DataFrame):
+            if name not in data.columns:
+                _missing.labels(feature=name).inc(len(data))
+                continue
+            col = pd.to_numeric(data[name], errors="coerce").to_numpy(dtype=float)
+        elif data.ndim == 2 and pos < data.shape[1]:
+            col = data[:, pos].astype(float)
+        else:
+            _missing.labels(feature=name).inc(len(data))
+            continue
+        nan = np.isnan(col)
+        if nan.any():
+            _missing.labels(feature=name).inc(int(nan.sum()))
+        counts = np.bincount(np.searchsorted(edges, col[~nan], side="left"), minlength=len(edges) + 1)
+        for b, c in enumerate(counts):
+            if c:
+                _bins.labels(feature=name, bin=str(b)).inc(int(c))
 
 
 def _fault_switch() -> t.Tuple[str, float]:

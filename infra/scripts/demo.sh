@@ -84,10 +84,10 @@ bash infra/scripts/prometheus.sh start "$root/$demo/prometheus" "$PROM_PORT" "$r
 wait_http "http://127.0.0.1:$UI_PORT" "the Temporal Web UI"
 wait_http "$mlflow_uri/health" "MLflow"
 
-echo "== logging three small real scikit-learn models to MLflow (v1, v2, v3)"
+echo "== logging four small real scikit-learn models to MLflow (v1..v4), each with a model card, test evidence and a drift reference profile"
 field() { "$bin/python" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 uris=()
-for _ in 1 2 3; do
+for _ in 1 2 3 4; do
   model=$(MLFLOW_TRACKING_URI=$mlflow_uri "$bin/python" tests/realparts/log_model.py demo | tail -n 1)
   uris+=("runs:/$(echo "$model" | field run_id)/model")
   experiment=$(echo "$model" | field experiment_id)
@@ -139,9 +139,10 @@ echo $! >"$demo/worker.pid"
 sleep 2
 
 name=fraud-detector
-echo "== starting the load generator (harness): 40 predictions/s for at most 30 min, split by the canary weight read from the cluster, copied to the shadow"
+echo "== starting the load generator (harness): 40 predictions/s (rows drawn from the models' training distribution) for at most 30 min, split by the canary weight read from the cluster, copied to the shadow"
+echo 0 >"$demo/shadow-shift"
 KUBECONFIG="$kubeconfig" "$demo/loadgen" -targets "$root/$demo/harness/targets.json" -deployment "$name" \
-  -rate 40 -count 72000 -duration 30m -body '{"rows": [[0.1, 0.2, 0.3]]}' -weight-from-cluster \
+  -rate 40 -count 72000 -duration 30m -inputs 3 -shadow-shift-file "$demo/shadow-shift" -weight-from-cluster \
   >"$demo/loadgen.log" 2>&1 &
 echo $! >"$demo/loadgen.pid"
 
@@ -154,6 +155,8 @@ execute() { # id, json
 approve_when_waiting() { # id [show-forgery]
   for _ in $(seq 1 300); do
     tctl workflow query --workflow-id "$1" --name status 2>/dev/null | grep -q '"waiting_for":"approval"' && break
+    # A run that ended before waiting (refused, or blocked in the shadow) needs no approval.
+    tctl workflow describe --workflow-id "$1" --output json 2>/dev/null | grep -q 'STATUS_RUNNING' || return 0
     sleep 2
   done
   if [ "${2:-}" = show-forgery ]; then
@@ -188,11 +191,17 @@ echo; echo "== 4. deploy v2 to production: staging, measured shadow, approval, c
 v2="deploy-$name-production-v2-$ts"; deploy_production "$v2" "${uris[1]}"
 echo; echo "== 5. deploy v3 to production: its canary is slowed, the analysis fails, stable v2 is back at 100 % at once"
 v3="deploy-$name-production-v3-$ts"; deploy_production "$v3" "${uris[2]}"
+echo; echo "== 6. deploy v4 to production while the shadow's copies come from a shifted distribution (+1.5 σ): the drift gate blocks it in the shadow"
+echo 1.5 >"$demo/shadow-shift"
+v4="deploy-$name-production-v4-$ts"; deploy_production "$v4" "${uris[3]}"
+echo 0 >"$demo/shadow-shift"
 
 echo; echo "== the evidence, as measured (tdctl ledger <workflow-id>)"
-echo "-- v1: shadow and approvals (the unsigned one rejected, alice's verified)"; ledger "$v1" shadow_criteria approval
+echo "-- v1: registry evidence (R1 tests, R10 model card, R11 drift profile, R12 pinned), shadow, drift and approvals (the unsigned one rejected, alice's verified)"
+ledger "$v1" R1_test_evidence R10_model_card R11_drift_profile R12_pinned_requirements shadow_criteria drift approval
 echo "-- v2: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
 echo "-- v3: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
+echo "-- v4: the drift gate, per feature"; ledger "$v4" drift
 echo; echo "== the ledger is sealed (chained and signed by the worker's key): tdctl verify recomputes every chain"
 "$demo/tdctl" verify | sed 's/^/   /'
 echo "   journey took $(( $(date +%s) - started )) s"

@@ -8,9 +8,11 @@ columns ({"f0": 1.0, ...}) or give them in order ([1.0, 2.0, 3.0]). The signatur
 the column types: a column whose values are all whole JSON numbers (1, not 1.0) arrives as int64,
 which MLflow refuses for a double column.
 It is logged with the evidence the governance gates read, as a training CI would record it: the
-run's test results as tags (tests.passed, tests.failed, tests.coverage) and a model card
-(model_card.md beside MLmodel, in both the logged model and legacy_model/). With
-TD_LOG_EVIDENCE=none neither is logged.
+run's test results as tags (tests.passed, tests.failed, tests.coverage), a model card
+(model_card.md beside MLmodel, in both the logged model and legacy_model/) and a drift reference
+profile (drift_reference.json beside it, package drift's format: per feature, ten bins at the
+deciles of the training population, a standard normal, and the share of it in each). With
+TD_LOG_EVIDENCE=none none of them is logged.
 Prints one JSON object as the last line of stdout (MLflow prints its own "View run" lines before it).
 Used by tests/realparts/mlflow.go (LogSklearnModel).
 """
@@ -41,6 +43,17 @@ MODEL_CARD = """# Model card: f0 + f1 > 0
 TEST_EVIDENCE = {"tests.passed": "42", "tests.failed": "0", "tests.coverage": "0.935"}
 
 
+def drift_reference(population: pd.DataFrame, bins: int = 10) -> dict:
+    """The drift reference profile of a training population (package drift documents the recipe)."""
+    features = []
+    for name in population.columns:
+        x = population[name].dropna().to_numpy()
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1])).tolist()
+        counts = np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1)
+        features.append({"name": name, "edges": edges, "expected": (counts / counts.sum()).tolist()})
+    return {"version": 1, "features": features}
+
+
 def main() -> None:
     experiment = sys.argv[1] if len(sys.argv) > 1 else "temporaldeployer-test"
     mlflow.set_experiment(experiment)
@@ -68,10 +81,14 @@ def main() -> None:
                 model, saved, pip_requirements=requirements, signature=signature, input_example=example
             )
             if evidence:
-                card = os.path.join(saved, "model_card.md")
-                with open(card, "w") as f:
-                    f.write(MODEL_CARD)
-                mlflow.MlflowClient().log_model_artifact(info.model_id, card)
+                # The training population the model was drawn from: 10,000 rows of the same normal.
+                population = pd.DataFrame(np.random.default_rng(1).normal(size=(10000, 3)), columns=COLUMNS)
+                files = {"model_card.md": MODEL_CARD, "drift_reference.json": json.dumps(drift_reference(population))}
+                for fname, text in files.items():
+                    path = os.path.join(saved, fname)
+                    with open(path, "w") as f:
+                        f.write(text)
+                    mlflow.MlflowClient().log_model_artifact(info.model_id, path)
             mlflow.log_artifacts(saved, artifact_path="legacy_model")
         out = {
             "model_uri": info.model_uri,
