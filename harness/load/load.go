@@ -25,12 +25,12 @@ type Targets struct {
 
 // Config bounds and shapes a run.
 type Config struct {
-	Rate        float64       // requests per second, in (0, 2000]
-	Count       int           // at most this many live requests, in [1, 1e6]
-	Duration    time.Duration // at most this long, in (0, 48h]
-	Body        []byte        // the predict request body, JSON (or Inputs)
+	Rate     float64       // requests per second, in (0, 2000]
+	Count    int           // at most this many live requests, in [1, 1e6]
+	Duration time.Duration // at most this long, in (0, 48h]
+	Body     []byte        // the predict request body, JSON (or Inputs)
 	// Inputs, when set, draws every request's body instead of Body (inputs.go).
-	Inputs *Gaussian
+	Inputs      *Gaussian
 	Concurrency int           // requests in flight at once; default 4
 	Timeout     time.Duration // per request; default 5s
 	// Targets says where the workloads are now; re-read every Refresh (default 1s).
