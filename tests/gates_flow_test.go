@@ -26,10 +26,11 @@ import (
 // them, a model logged without evidence is refused by the registry evidence gates.
 func TestGatesEndToEnd(t *testing.T) {
 	g := startGatesWorld(t, 5, gatesFaults)
-	v1, v2, v3, v4 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns
+	v1, v2, v3, v4, v5 := "gates-v1-"+g.ns, "gates-v2-"+g.ns, "gates-v3-"+g.ns, "gates-v4-"+g.ns, "gates-v5-"+g.ns
+	bareID := "gates-bare-" + g.ns
 	t.Run("a model logged without test evidence or a model card is refused before anything moves", func(t *testing.T) {
 		bare := realparts.LogSklearnModelWithoutEvidence(t, g.mlflow, "gates-e2e-bare")
-		id := "gates-bare-" + g.ns
+		id := bareID
 		_, err := g.deploy(t, id, bare)
 		if errType(err) != contract.ErrPromotionDenied || !strings.Contains(err.Error(), "R1_test_evidence") ||
 			!strings.Contains(err.Error(), "R10_model_card") || strings.Contains(err.Error(), "R12") {
@@ -123,7 +124,6 @@ func TestGatesEndToEnd(t *testing.T) {
 	t.Run("v5: a shadow fed shifted inputs is blocked by the drift gate, per-feature PSI in the ledger", func(t *testing.T) {
 		g.shadowShift.Store(math.Float64bits(1.5))
 		defer g.shadowShift.Store(0)
-		v5 := "gates-v5-" + g.ns
 		_, err := g.deploy(t, v5, g.models[4])
 		if errType(err) != contract.ErrDriftDetected {
 			t.Fatalf("v5: %v, want DriftDetected", err)
@@ -154,6 +154,8 @@ func TestGatesEndToEnd(t *testing.T) {
 	replayRecorded(t, g.tp, v2, "production_canary_measured.json")
 	replayRecorded(t, g.tp, v3, "production_canary_analysis_failed.json")
 	replayRecorded(t, g.tp, v4, "production_canary_probe_failed.json")
+	replayRecorded(t, g.tp, v5, "production_shadow_drift_blocked.json")
+	replayRecorded(t, g.tp, bareID, "production_registry_evidence_refused.json")
 }
 
 // rolledBack checks a run whose canary failed its analysis: the last verdict failed, the restore
