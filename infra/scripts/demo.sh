@@ -156,7 +156,9 @@ approve_when_waiting() { # id [show-forgery]
   for _ in $(seq 1 300); do
     tctl workflow query --workflow-id "$1" --name status 2>/dev/null | grep -q '"waiting_for":"approval"' && break
     # A run that ended before waiting (refused, or blocked in the shadow) needs no approval.
-    tctl workflow describe --workflow-id "$1" --output json 2>/dev/null | grep -q 'STATUS_RUNNING' || return 0
+    # (Read whole first: with pipefail, grep -q closing the pipe early would fail the describe.)
+    local described; described=$(tctl workflow describe --workflow-id "$1" --output json 2>/dev/null || true)
+    [[ $described == *STATUS_RUNNING* ]] || return 0
     sleep 2
   done
   if [ "${2:-}" = show-forgery ]; then
