@@ -147,6 +147,14 @@ func numbers(in map[string]any) string {
 	if v, ok := in["canary_weight_read_back"]; ok {
 		parts = append(parts, fmt.Sprintf("canary weight read back %v%%", v))
 	}
+	if v, ok := in["verdict"].(map[string]any); ok { // a drift judgement: each feature's PSI over its inputs
+		fs, _ := v["features"].([]any)
+		for _, x := range fs {
+			if fr, ok := x.(map[string]any); ok {
+				parts = append(parts, fmt.Sprintf("%v PSI %.3g/%.0f", fr["feature"], f(fr["psi"]), f(fr["total"])))
+			}
+		}
+	}
 	return strings.Join(parts, "; ")
 }
 

@@ -25,6 +25,9 @@ func TestNumbers(t *testing.T) {
 			"stable": map[string]any{"requests": 0.0, "no_data": true}},
 			"at 20%; canary 50 req err 1 no latency data; stable 0 req err 0 no data"},
 		{"rollback verified", map[string]any{"canary_weight_read_back": 0.0}, "canary weight read back 0%"},
+		{"drift", map[string]any{"verdict": map[string]any{"features": []any{
+			map[string]any{"feature": "f0", "psi": 1.9481, "total": 2204.0}, map[string]any{"feature": "f1", "psi": 0.0055, "total": 2204.0}}}},
+			"f0 PSI 1.95/2204; f1 PSI 0.0055/2204"},
 	} {
 		if got := numbers(tc.in); got != tc.want {
 			t.Errorf("%s: numbers = %q, want %q", tc.name, got, tc.want)
