@@ -48,7 +48,9 @@ const testProfile = `{"version":1,"features":[{"name":"f0","edges":[0],"expected
 // version's profile, ordered by the profile's bins; no profile and an invalid one are said so; a
 // failing count query fails the activity (Temporal retries it over the same window).
 func TestHoldShadowDrift(t *testing.T) {
-	good := func(int, time.Time, time.Time) (rules.Sample, error) { return rules.Sample{Requests: 500, P99MS: 20}, nil }
+	good := func(int, time.Time, time.Time) (rules.Sample, error) {
+		return rules.Sample{Requests: 500, P99MS: 20}, nil
+	}
 	even := map[string]map[string]float64{"f0": {"0": 300, "1": 300}, "f1": {"0": 290, "1": 310}}
 	cases := []struct {
 		name        string
