@@ -51,7 +51,7 @@ func (w *run) registryEvidenceGate(ctx workflow.Context, rungs []contract.Stage)
 			ds = append(ds, w.findingDecision(ctx, f, ev.TagSources))
 		}
 		if len(findings) == 0 && refusal != nil { // an invalid policy: the gates fail closed
-			ds = append(ds, w.decision(ctx, gateRegistryEvidence, "denied", refusal.Error(), contract.SourceRegistry, w.req.RequestedBy, nil))
+			ds = append(ds, w.decision(ctx, gateRegistryEvidence, "denied", applicationMessage(refusal), contract.SourceRegistry, w.req.RequestedBy, nil))
 		}
 		w.evidence = &governedEvidence{env: env, evidence: ev.Evidence}
 	}

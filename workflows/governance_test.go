@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -59,6 +62,10 @@ func TestRegistryEvidenceGates(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not name %q", err, w)
 				}
+			}
+			var app *temporal.ApplicationError
+			if errors.As(err, &app) && strings.Contains(app.Message(), "retryable") {
+				t.Errorf("refusal message carries the SDK's decoration: %q", app.Message())
 			}
 			if q := wd.evidenceQueries; len(q) != 1 || q[0].Name != "fraud-detector" || q[0].Version != "1" {
 				t.Errorf("evidence read %v, want once for fraud-detector/1", q)

@@ -80,7 +80,7 @@ func (w *run) validatePromotion(ctx workflow.Context) error {
 			return err
 		}
 		if decisions = append(decisions, ds...); refusal != nil {
-			return w.deny(ctx, decisions, contract.ErrPromotionDenied, refusal.Error())
+			return w.deny(ctx, decisions, contract.ErrPromotionDenied, applicationMessage(refusal))
 		}
 	}
 	if err := w.record(ctx, store.Change{Decisions: decisions}); err != nil {
@@ -228,7 +228,7 @@ func (w *run) packageModel(ctx workflow.Context) error {
 			ds = append(ds, *d)
 		}
 		if refusal != nil {
-			return w.deny(ctx, ds, contract.ErrPromotionDenied, refusal.Error())
+			return w.deny(ctx, ds, contract.ErrPromotionDenied, applicationMessage(refusal))
 		}
 	}
 	if err := w.record(ctx, store.Change{Decisions: ds}); err != nil {
