@@ -43,7 +43,8 @@ func (a *Activities) ReadRegistryEvidence(ctx context.Context, q EvidenceQuery) 
 	if !ok {
 		return RegistryEvidence{}, notConfigured("registry evidence", "the registry evidence gates (R1, R10, R12)")
 	}
-	files := []string{governance.ArtifactModelCard, governance.ArtifactReadme, EvidenceFileRequirements, drift.ArtifactName}
+	cards := []string{governance.ArtifactModelCard, governance.ArtifactReadme}
+	files := append(append([]string(nil), cards...), EvidenceFileRequirements, drift.ArtifactName)
 	found, err := reader.ReadEvidence(ctx, q.Name, q.Version, q.ModelURI, files)
 	if err != nil {
 		return RegistryEvidence{}, registryError("read the registry evidence of "+q.Name+"/"+q.Version, err)
@@ -57,7 +58,7 @@ func (a *Activities) ReadRegistryEvidence(ctx context.Context, q EvidenceQuery) 
 	}
 	text, ok := found.Files[drift.ArtifactName]
 	_, out.DriftProfile = profileState(text, ok)
-	for _, f := range files[:2] {
+	for _, f := range cards {
 		if _, ok := found.Files[f]; ok {
 			out.Evidence.Artifacts = append(out.Evidence.Artifacts, f)
 		}

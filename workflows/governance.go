@@ -16,10 +16,10 @@ import (
 // gateRegistryEvidence names the ledger decision of a policy the gates cannot run under.
 const gateRegistryEvidence = "registry_evidence"
 
-// governedEnvironment is the highest environment of the plan the governance policy applies to.
-func (w *run) governedEnvironment(rungs []contract.Stage) (contract.Environment, bool) {
+// highestEnvironment is the highest environment of the plan for which applies holds.
+func highestEnvironment(rungs []contract.Stage, applies func(contract.Environment) bool) (contract.Environment, bool) {
 	for i := len(rungs) - 1; i >= 0; i-- {
-		if env := rungs[i].Environment(); w.policy.Governance.AppliesTo(env) {
+		if env := rungs[i].Environment(); applies(env) {
 			return env, true
 		}
 	}
@@ -31,8 +31,8 @@ func (w *run) governedEnvironment(rungs []contract.Stage) (contract.Environment,
 // requirements, the MLflow model's here, the bento's after packaging) before anything moves.
 // Every finding goes to the returned decisions; refusal names each failing rule.
 func (w *run) registryEvidenceGate(ctx workflow.Context, rungs []contract.Stage) (ds []store.Decision, refusal, err error) {
-	env, ok := w.governedEnvironment(rungs)
-	driftEnv, needsProfile := w.driftRequiredEnvironment(rungs)
+	env, ok := highestEnvironment(rungs, w.policy.Governance.AppliesTo)
+	driftEnv, needsProfile := highestEnvironment(rungs, w.policy.Drift.Requires)
 	if (!ok && !needsProfile) || w.req.Action == contract.ActionRollback {
 		return nil, nil, nil
 	}
@@ -58,10 +58,12 @@ func (w *run) registryEvidenceGate(ctx workflow.Context, rungs []contract.Stage)
 	if needsProfile {
 		f := driftProfileFinding(ev.DriftProfile)
 		ds = append(ds, w.findingDecision(ctx, f, nil))
-		if !f.Passed && refusal == nil {
-			refusal = contract.NewError(contract.ErrPromotionDenied, "registry evidence refused for %s: [%s] %s", driftEnv, f.Rule, f.Detail)
-		} else if !f.Passed {
-			refusal = contract.NewError(contract.ErrPromotionDenied, "%s; [%s] %s", applicationMessage(refusal), f.Rule, f.Detail)
+		if !f.Passed {
+			msg := "registry evidence refused for " + string(driftEnv) + ": "
+			if refusal != nil {
+				msg = applicationMessage(refusal) + "; "
+			}
+			refusal = contract.NewError(contract.ErrPromotionDenied, "%s[%s] %s", msg, f.Rule, f.Detail)
 		}
 	}
 	return ds, refusal, nil
@@ -83,17 +85,6 @@ func driftProfileFinding(state string) governance.Finding {
 		f.Detail = drift.ArtifactName + " " + state
 	}
 	return f
-}
-
-// driftRequiredEnvironment is the highest environment of the plan the drift policy needs a
-// profile for.
-func (w *run) driftRequiredEnvironment(rungs []contract.Stage) (contract.Environment, bool) {
-	for i := len(rungs) - 1; i >= 0; i-- {
-		if env := rungs[i].Environment(); w.policy.Drift.Requires(env) {
-			return env, true
-		}
-	}
-	return "", false
 }
 
 // bentoRequirementsGate (package_model, gates v7) is R12 on the bento just built, for a plan the

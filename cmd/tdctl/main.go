@@ -74,16 +74,11 @@ func ledger(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tdctl ledger: want exactly one WORKFLOW_ID")
 		return 2
 	}
-	ctx := context.Background()
-	st, _, code := openStore(ctx, stderr)
-	if st == nil {
+	decisions, code := fromStore(stderr, func(ctx context.Context, st *store.SQL) ([]store.Decision, error) {
+		return st.Decisions(ctx, fs.Arg(0))
+	})
+	if code != 0 {
 		return code
-	}
-	defer st.Close()
-	decisions, err := st.Decisions(ctx, fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "tdctl:", err)
-		return 1
 	}
 	var out []store.Decision
 	for _, d := range decisions {

@@ -15,18 +15,35 @@ import (
 
 // openStore opens the store the worker writes (DATABASE_URL); on failure it says why and returns
 // the exit status.
-func openStore(ctx context.Context, stderr io.Writer) (*store.SQL, config.Config, int) {
+func openStore(ctx context.Context, stderr io.Writer) (*store.SQL, int) {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "tdctl: configuration:", err)
-		return nil, cfg, 2
+		return nil, 2
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		fmt.Fprintf(stderr, "tdctl: open store %s: %v\n", store.Redact(cfg.DatabaseURL), err)
-		return nil, cfg, 1
+		return nil, 1
 	}
-	return st, cfg, 0
+	return st, 0
+}
+
+// fromStore opens the store, reads from it with read and closes it. code is non-zero, and said
+// on stderr, when the store cannot be opened (2: bad configuration) or read (1).
+func fromStore[T any](stderr io.Writer, read func(context.Context, *store.SQL) (T, error)) (v T, code int) {
+	ctx := context.Background()
+	st, code := openStore(ctx, stderr)
+	if st == nil {
+		return v, code
+	}
+	defer st.Close()
+	v, err := read(ctx, st)
+	if err != nil {
+		fmt.Fprintln(stderr, "tdctl:", err)
+		return v, 1
+	}
+	return v, 0
 }
 
 // Exit statuses of verify: a ledger that does not verify, or that could not be read.
@@ -61,7 +78,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, _, code := openStore(ctx, stderr)
+	st, code := openStore(ctx, stderr)
 	if st == nil {
 		return max(code, exitUnreadable)
 	}
@@ -119,17 +136,13 @@ func export(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: tdctl export -deployment D")
 		return 2
 	}
-	ctx := context.Background()
-	st, _, code := openStore(ctx, stderr)
-	if st == nil {
+	chain, code := fromStore(stderr, func(ctx context.Context, st *store.SQL) ([]seal.SealedEntry, error) {
+		return st.Chain(ctx, *deployment)
+	})
+	if code != 0 {
 		return code
 	}
-	defer st.Close()
-	chain, err := st.Chain(ctx, *deployment)
-	if err == nil {
-		err = seal.ExportJSONL(stdout, chain)
-	}
-	if err != nil {
+	if err := seal.ExportJSONL(stdout, chain); err != nil {
 		fmt.Fprintln(stderr, "tdctl export:", err)
 		return 1
 	}
