@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"go.temporal.io/api/enums/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/harness/load"
@@ -35,6 +38,7 @@ type gatesWorld struct {
 	st        *store.SQL
 	cs        kubernetes.Interface
 	k         *kube.Kubernetes
+	rc        *rest.Config
 	reg       *reg.MLflow
 	ns, name  string
 	mlflow    string
@@ -57,8 +61,9 @@ func startGatesWorld(t *testing.T, models int, faults string) *gatesWorld {
 	return startGatesWorldOn(t, realparts.StartCluster(t), models, faults)
 }
 
-// startGatesWorldOn starts the world on the control plane of kubeconfig.
-func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults string) *gatesWorld {
+// startGatesWorldOn starts the world on the control plane of kubeconfig; extraEnv is added to the
+// worker's environment (DEPLOYER_ROUTER=gateway: the world reads the split from the routes).
+func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults string, extraEnv ...string) *gatesWorld {
 	realparts.RequireBentoML(t)
 	g := &gatesWorld{tp: realparts.StartTemporal(t), name: "fraud-gates", approvers: realparts.WriteApprovers(t)}
 	ml := realparts.StartMLflow(t)
@@ -91,6 +96,7 @@ func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults strin
 		"DEPLOYER_SHADOW_MIN_REQUESTS=200", "DEPLOYER_SHADOW_SAMPLE_EVERY=5s",
 		"DEPLOYER_CANARY_HOLD_MIN=5s", "DEPLOYER_CANARY_HOLD_DEFAULT="+gatesCanaryHold.String(),
 		"DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5", "DEPLOYER_CANARY_SAMPLE_EVERY=3s", "DEPLOYER_CANARY_WARMUP=3s", "DEPLOYER_SCALE_DOWN_DELAY=2s")
+	g.workEnv = append(g.workEnv, extraEnv...)
 	g.worker = realparts.StartWorker(t, g.workEnv...)
 	var err error
 	if g.reg, err = reg.NewMLflow(ml); err != nil {
@@ -104,11 +110,16 @@ func startGatesWorldOn(t *testing.T, kubeconfig string, models int, faults strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.rc = rc
 	if g.cs, err = kubernetes.NewForConfig(rc); err != nil {
 		t.Fatal(err)
 	}
 	opt := kube.Options{Namespace: g.ns}
-	if g.k, err = kube.New(g.cs, kube.NewReplicaRouter(g.cs, opt, nil), opt); err != nil {
+	var router kube.Router = kube.NewReplicaRouter(g.cs, opt, nil)
+	if slices.Contains(extraEnv, "DEPLOYER_ROUTER=gateway") {
+		router = kube.NewGatewayRouter(g.cs, gwclient.NewForConfigOrDie(rc), opt, kube.ParentRef{})
+	}
+	if g.k, err = kube.New(g.cs, router, opt); err != nil {
 		t.Fatal(err)
 	}
 	g.startLoad(t, targets)
@@ -134,7 +145,13 @@ func (g *gatesWorld) startLoad(t *testing.T, targets string) {
 }
 
 func (g *gatesWorld) input(m realparts.LoggedModel) string {
-	b, _ := json.Marshal(map[string]any{"model_uri": m.RunsURI(), "experiment_id": m.ExperimentID, "deployment_name": g.name,
+	return g.inputOf(m.RunsURI(), m.ExperimentID)
+}
+
+// inputOf is the production deploy of modelURI (a models:/<name>/<version> URI redeploys a
+// registered version).
+func (g *gatesWorld) inputOf(modelURI, experimentID string) string {
+	b, _ := json.Marshal(map[string]any{"model_uri": modelURI, "experiment_id": experimentID, "deployment_name": g.name,
 		"validation_metrics": map[string]float64{"accuracy": 0.93}, "success_criteria_met": true,
 		"target_environment": "production", "requested_by": "gates-e2e@example.com",
 		"resources": map[string]string{"cpu": "500m", "memory": "512Mi"},
@@ -148,9 +165,20 @@ func (g *gatesWorld) input(m realparts.LoggedModel) string {
 // and returns its result.
 func (g *gatesWorld) deploy(t *testing.T, id string, m realparts.LoggedModel) (contract.Output, error) {
 	t.Helper()
-	g.tp.CLI(t, "workflow", "start", "--type", contract.WorkflowType, "--task-queue", contract.TaskQueue,
-		"--workflow-id", id, "--input", g.input(m))
+	g.startDeploy(t, id, g.input(m))
 	g.approveWhenWaiting(t, id)
+	return g.result(id)
+}
+
+// startDeploy starts a production deploy of input through the CLI.
+func (g *gatesWorld) startDeploy(t *testing.T, id, input string) {
+	t.Helper()
+	g.tp.CLI(t, "workflow", "start", "--type", contract.WorkflowType, "--task-queue", contract.TaskQueue,
+		"--workflow-id", id, "--input", input)
+}
+
+// result waits for a run's result.
+func (g *gatesWorld) result(id string) (contract.Output, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	var out contract.Output

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/kube"
@@ -60,25 +60,7 @@ func TestAbortLatency(t *testing.T) {
 		{"tight", fast, 50 * time.Millisecond, false},
 	}
 
-	// The PATCH round trip: an annotation on a ConfigMap, merge-patched through an unthrottled client.
-	if _, err := e.cs.CoreV1().ConfigMaps(e.ns).Create(e.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rtt"}},
-		metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	patcher := kubernetes.NewForConfigOrDie(fast)
-	var patches []time.Duration
-	patch := func() {
-		body := fmt.Sprintf(`{"metadata":{"annotations":{"temporaldeployer.io/rtt":"%d"}}}`, time.Now().UnixNano())
-		t0 := time.Now()
-		if _, err := patcher.CoreV1().ConfigMaps(e.ns).Patch(e.ctx, "rtt", types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		patches = append(patches, time.Since(t0))
-	}
-	for i := 0; i < 5; i++ { // warm the connection
-		patch()
-	}
-	patches = nil
+	rtt := newPatchTimer(t, kubernetes.NewForConfigOrDie(fast), e.ns)
 
 	type result struct {
 		name             string
@@ -132,7 +114,7 @@ func TestAbortLatency(t *testing.T) {
 				}
 				r.abort = append(r.abort, time.Since(t0))
 				for j := 0; j < 3; j++ {
-					patch()
+					rtt.patch()
 				}
 			}
 			results = append(results, r)
@@ -146,6 +128,7 @@ func TestAbortLatency(t *testing.T) {
 		}
 	}
 
+	patches := rtt.samples
 	pp50, pp99 := percentile(patches, 50), percentile(patches, 99)
 	var b strings.Builder
 	fmt.Fprintf(&b, "abort → stable 100 %% latency on the control plane (%d runs each; PATCH round trip: %d samples in the same run)\n", runs, len(patches))
@@ -162,16 +145,7 @@ func TestAbortLatency(t *testing.T) {
 // backendWith is a backend over a client of cfg (for a router as in backend).
 func (e *kubeEnv) backendWith(router string, cfg *rest.Config, opt kube.Options) *kube.Kubernetes {
 	e.t.Helper()
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	var r kube.Router = kube.NewReplicaRouter(cs, opt, nil)
-	if router == "gateway" {
-		r = kube.NewGatewayRouter(cs, gwclient.NewForConfigOrDie(cfg), opt, kube.ParentRef{})
-	}
-	k, err := kube.New(cs, r, opt)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return k
+	return realRouterBackend(e.t, router, cfg, opt)
 }
 
 // percentile is the nearest-rank p-th percentile.
@@ -186,3 +160,36 @@ func percentile(d []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+
+// patchTimer measures one API-server PATCH round trip: a merge patch of an annotation on a
+// ConfigMap of its own, through the client it is given (unthrottled, for the control plane's floor).
+type patchTimer struct {
+	t       *testing.T
+	cs      kubernetes.Interface
+	ns      string
+	samples []time.Duration
+}
+
+// newPatchTimer creates the ConfigMap and warms the connection (those patches are not kept).
+func newPatchTimer(t *testing.T, cs kubernetes.Interface, ns string) *patchTimer {
+	t.Helper()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rtt"}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := &patchTimer{t: t, cs: cs, ns: ns}
+	for range 5 {
+		p.patch()
+	}
+	p.samples = nil
+	return p
+}
+
+func (p *patchTimer) patch() {
+	body := fmt.Sprintf(`{"metadata":{"annotations":{"temporaldeployer.io/rtt":"%d"}}}`, time.Now().UnixNano())
+	t0 := time.Now()
+	if _, err := p.cs.CoreV1().ConfigMaps(p.ns).Patch(context.Background(), "rtt", types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
+		p.t.Fatal(err)
+	}
+	p.samples = append(p.samples, time.Since(t0))
+}

@@ -33,6 +33,7 @@ type world struct {
 	registered bool
 	stage      contract.Stage
 	calls      map[string]int
+	sequence   []string // the activities called, in order
 	weights    []int
 	restores   []activities.RestoreRequest
 	decisions  []store.Decision
@@ -127,7 +128,7 @@ func (s *suite) env(t *testing.T, wd *world) *testsuite.TestWorkflowEnvironment 
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	env.RegisterActivity(&activities.Activities{})
-	count := func(name string) { wd.calls[name]++ }
+	count := func(name string) { wd.calls[name]++; wd.sequence = append(wd.sequence, name) }
 	env.OnActivity(a.LoadPolicy, mock.Anything).Return(func(context.Context) (config.Policy, error) {
 		count("LoadPolicy")
 		return wd.policy, nil

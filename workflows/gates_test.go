@@ -9,6 +9,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
@@ -324,6 +325,38 @@ func TestAbortDuringCanaryStep(t *testing.T) {
 		}
 		if len(wd.weights) != i+1 || len(wd.restores) != 1 || wd.calls["PromoteCanary"] != 0 {
 			t.Errorf("abort at %s: weights %v restores %d calls %v", at, wd.weights, len(wd.restores), wd.calls)
+		}
+	}
+}
+
+// TestAbortRestoresFirst: an abort in a canary step's hold goes straight to putting back what the
+// cluster ran before the run: the first activity after the hold is the restore (before gates
+// version 8, the store was read first, one more round trip before traffic moved back).
+func TestAbortRestoresFirst(t *testing.T) {
+	for _, before := range []*kube.Spec{unrecorded(), nil} {
+		var s suite
+		wd := newWorld()
+		wd.stage, wd.registered, wd.knownGood, wd.deployed = contract.StageShadow, true, knownGood(), before
+		env := s.env(t, wd)
+		wd.evidence = measuredEvidence(env.Now())
+		in := input()
+		in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
+		approveAfter(t, env, time.Minute)
+		env.RegisterDelayedCallback(func() {
+			wd.sequence = append(wd.sequence, "abort")
+			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
+		}, 15*time.Minute)
+		env.ExecuteWorkflow(contract.WorkflowType, in)
+		if _, err := result(t, env); errType(err) != contract.ErrAborted {
+			t.Fatalf("%v, want Aborted", err)
+		}
+		after := wd.sequence[slices.Index(wd.sequence, "abort")+1:]
+		want := []string{"RestoreWorkload"}
+		if before == nil { // nothing known from the cluster: the store's known-good row is read first
+			want = []string{"CheckRollbackAvailability", "RestoreWorkload"}
+		}
+		if len(after) < len(want) || !slices.Equal(after[:len(want)], want) {
+			t.Errorf("cluster ran %v before: activities after the abort %v, want %v first", before != nil, after, want)
 		}
 	}
 }

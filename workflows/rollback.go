@@ -159,9 +159,12 @@ func (w *run) compensate(ctx workflow.Context, cause error) error {
 // from the cluster; gates v3) or else to its last known-good row, and checks it answers. With
 // neither, everything in the environment is this run's, and it is removed.
 func (w *run) restoreKnownGood(ctx workflow.Context, env contract.Environment, before *kube.Spec) error {
-	known, err := w.findRunning(ctx, env, "find last known-good")
-	if err != nil {
-		return err
+	var known activities.RollbackInfo
+	if before == nil || w.gates < gatesFastAbort { // what ran before is known: restore it first
+		var err error
+		if known, err = w.findRunning(ctx, env, "find last known-good"); err != nil {
+			return err
+		}
 	}
 	req := activities.RestoreRequest{DeploymentName: w.req.DeploymentName, Environment: string(env)}
 	restored, from := known.Target.DeploymentID, "records"

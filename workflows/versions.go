@@ -42,8 +42,14 @@ const (
 	// per feature) at its end and a drifted shadow stops the run with DriftDetected (drift.go).
 	// Every finding goes to the ledger. Runs before it deploy without them.
 	gatesGovernance = workflow.Version(7)
+	// gatesFastAbort: an abort during a measured hold (the shadow's, a canary step's) goes to the
+	// compensation without waiting for the cancelled hold, which only reads, to stop; and the
+	// compensation restores what the cluster ran before the run first, without reading the store
+	// first when it knows that already. Runs before it wait for the hold's next heartbeat (up to
+	// 10 s) and read the last known-good row before every restore.
+	gatesFastAbort = workflow.Version(8)
 	// gatesLatest is what new runs get.
-	gatesLatest = gatesGovernance
+	gatesLatest = gatesFastAbort
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only

@@ -161,17 +161,26 @@ func (w *run) hold(ctx workflow.Context, what, summary string, d time.Duration) 
 }
 
 // measuredHold runs a hold's measuring activity, the status showing the run waiting for what
-// until the hold ends.
+// until the hold ends. The hold only reads (metrics, the registry): from gates version 8 an abort
+// cancels it and goes on to the compensation at once, without waiting for the cancelled hold to
+// learn of it from its next heartbeat (up to heartbeatPeriod, 10 s), since a straggler that only
+// reads cannot undo what the compensation puts back.
 func (w *run) measuredHold(ctx workflow.Context, what string, until time.Time, opts workflow.ActivityOptions, fn, arg, result any) error {
 	w.status.WaitingFor, w.status.WaitingUntil = what, &until
 	defer func() { w.status.WaitingFor, w.status.WaitingUntil = "", nil }()
-	return w.exec(ctx, opts, fn, arg, result)
+	return w.execActivity(ctx, opts, w.gates >= gatesMeasured && w.gates < gatesFastAbort, fn, arg, result)
 }
 
 // exec runs an activity and waits for it; an abort cancels the activity and, once the activity
 // has really stopped (on measured gates), returns the Aborted error. During compensation nothing
 // aborts and every activity retries until it succeeds. result may be nil.
 func (w *run) exec(ctx workflow.Context, opts workflow.ActivityOptions, fn any, arg any, result any) error {
+	return w.execActivity(ctx, opts, w.gates >= gatesMeasured, fn, arg, result)
+}
+
+// execActivity is exec, waitStop saying whether an abort waits until the cancelled activity has
+// really stopped (an activity that changes things must not act after the compensation).
+func (w *run) execActivity(ctx workflow.Context, opts workflow.ActivityOptions, waitStop bool, fn any, arg any, result any) error {
 	if w.compensating {
 		opts.RetryPolicy.MaximumAttempts = 0 // unlimited until the compensation's deadline, if any
 		opts.RetryPolicy.MaximumInterval = time.Minute
@@ -180,7 +189,7 @@ func (w *run) exec(ctx workflow.Context, opts workflow.ActivityOptions, fn any, 
 			opts.RetryPolicy.MaximumAttempts = math.MaxInt32
 		}
 	}
-	opts.WaitForCancellation = w.gates >= gatesMeasured
+	opts.WaitForCancellation = waitStop
 	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
 	defer cancel()
 	fut := workflow.ExecuteActivity(actx, fn, arg)
