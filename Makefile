@@ -16,8 +16,13 @@ bootstrap:
 worker:
 	go run ./cmd/worker
 
+# Benchmarks, then issue 11's measurements on the real parts (each prints its table): abort → stable
+# on the control plane (TestAbortLatency) and end to end from the abort signal (TestAbortEndToEnd),
+# both routers; 10,000 deployments parked in their shadow hold on one worker (TestParkedHolds).
 bench: bootstrap
-	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/
+	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/ ./seal/ ./drift/ ./approval/
+	CI=true MEASURE_ABORT=1 MEASURE_PARK=1 go test -count=1 -timeout 180m -v \
+		-run 'TestAbortLatency|TestAbortEndToEnd|TestParkedHolds' ./tests/ | grep -v '^20[0-9][0-9]/'
 
 # Fuzz targets (input decoding and normalisation, names, signal payloads), FUZZTIME each (10m).
 fuzz:

@@ -38,11 +38,20 @@ type Config struct {
 	// StopTimeout (DEPLOYER_WORKER_STOP_TIMEOUT, default 30s) is how long a stopping worker (SIGTERM)
 	// lets in-flight activities finish before cancelling them; a cancelled one is retried elsewhere.
 	StopTimeout time.Duration
-	Probe       ProbeConfig
-	Packaging   PackagingConfig
-	Cluster     ClusterConfig
-	Metrics     MetricsConfig
-	Policy      Policy
+	// MaxActivities (DEPLOYER_MAX_ACTIVITIES, default 1000, the SDK's) is how many activities the
+	// worker runs at once. Every measured hold (a shadow's, a canary step's) is one activity for
+	// its whole length, so one worker holds at most this many at once; the others wait in the
+	// task queue (their windows still start when the run scheduled them).
+	MaxActivities int
+	// WorkflowCacheSize (DEPLOYER_WORKFLOW_CACHE_SIZE, default 10000, the SDK's) is how many runs
+	// the worker keeps in memory between their tasks; one evicted is replayed from its history when
+	// it next has work. Smaller bounds the memory of a worker with many parked runs.
+	WorkflowCacheSize int
+	Probe             ProbeConfig
+	Packaging         PackagingConfig
+	Cluster           ClusterConfig
+	Metrics           MetricsConfig
+	Policy            Policy
 }
 
 // PackagingConfig configures the BentoML packager and the OCI registry its images go to. With no
@@ -126,6 +135,8 @@ func Defaults() Config {
 		LedgerKeyring:     seal.KeyringPath(".cache/ledger/worker.jwk"),
 		LogLevel:          "info",
 		StopTimeout:       30 * time.Second,
+		MaxActivities:     1000,
+		WorkflowCacheSize: 10000,
 		Workers:           1,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),
@@ -187,6 +198,8 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("DEPLOYER_LOG_LEVEL", &c.LogLevel)
 	r.int("DEPLOYER_WORKERS", &c.Workers)
 	r.dur("DEPLOYER_WORKER_STOP_TIMEOUT", &c.StopTimeout)
+	r.int("DEPLOYER_MAX_ACTIVITIES", &c.MaxActivities)
+	r.int("DEPLOYER_WORKFLOW_CACHE_SIZE", &c.WorkflowCacheSize)
 	r.dur("DEPLOYER_PROBE_TIMEOUT", &c.Probe.AttemptTimeout)
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
 	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
@@ -235,6 +248,10 @@ func (c Config) validate() error {
 	case c.Workers > 1 && !postgresURL(c.DatabaseURL):
 		return fmt.Errorf("DEPLOYER_WORKERS=%d: several workers need one shared PostgreSQL store (DATABASE_URL=postgres://…); "+
 			"a SQLite file is per worker, so environment locks and known-good rows would not be shared", c.Workers)
+	case c.MaxActivities < 1:
+		return fmt.Errorf("DEPLOYER_MAX_ACTIVITIES must be at least 1, got %d", c.MaxActivities)
+	case c.WorkflowCacheSize < 1:
+		return fmt.Errorf("DEPLOYER_WORKFLOW_CACHE_SIZE must be at least 1, got %d", c.WorkflowCacheSize)
 	case c.StopTimeout < 0:
 		return fmt.Errorf("DEPLOYER_WORKER_STOP_TIMEOUT: %s is negative", c.StopTimeout)
 	case c.Probe.Attempts < 1:

@@ -27,8 +27,8 @@ func TestLoadDefaults(t *testing.T) {
 		LedgerKeyring:     ".cache/ledger/worker.jwk.pub.json",
 		LogLevel:          "info",
 		Workers:           1,
-		StopTimeout:       30 * time.Second,
-		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
+		StopTimeout:       30 * time.Second, MaxActivities: 1000, WorkflowCacheSize: 10000,
+		Probe: ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging: PackagingConfig{
 			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",
 			BentoPython: ".cache/venv/bin/python", BentoScript: "infra/bento/package.py", BuildTimeout: 15 * time.Minute,
@@ -99,6 +99,8 @@ func overrides() []override {
 		{"DEPLOYER_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, "debug"},
 		{"DEPLOYER_WORKERS", "1", func(c Config) any { return c.Workers }, 1},
 		{"DEPLOYER_WORKER_STOP_TIMEOUT", "2m", func(c Config) any { return c.StopTimeout }, 2 * time.Minute},
+		{"DEPLOYER_MAX_ACTIVITIES", "12000", func(c Config) any { return c.MaxActivities }, 12000},
+		{"DEPLOYER_WORKFLOW_CACHE_SIZE", "2000", func(c Config) any { return c.WorkflowCacheSize }, 2000},
 		{"DEPLOYER_PROBE_TIMEOUT", "2s", func(c Config) any { return c.Probe.AttemptTimeout }, 2 * time.Second},
 		{"DEPLOYER_PROBE_ATTEMPTS", "9", func(c Config) any { return c.Probe.Attempts }, 9},
 		{"DEPLOYER_PROBE_BACKOFF", "250ms", func(c Config) any { return c.Probe.Backoff }, 250 * time.Millisecond},
@@ -162,8 +164,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 57 {
-		t.Fatalf("%d variables covered, want all 57", len(cases))
+	if len(cases) != 59 {
+		t.Fatalf("%d variables covered, want all 59", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -190,8 +192,8 @@ func TestLoadOverrides(t *testing.T) {
 				restored.LedgerKey, restored.LedgerKeyring = def.LedgerKey, def.LedgerKeyring
 			case "DEPLOYER_LOG_LEVEL":
 				restored.LogLevel = def.LogLevel
-			case "DEPLOYER_WORKER_STOP_TIMEOUT":
-				restored.StopTimeout = def.StopTimeout
+			case "DEPLOYER_WORKER_STOP_TIMEOUT", "DEPLOYER_MAX_ACTIVITIES", "DEPLOYER_WORKFLOW_CACHE_SIZE":
+				restored.StopTimeout, restored.MaxActivities, restored.WorkflowCacheSize = def.StopTimeout, def.MaxActivities, def.WorkflowCacheSize
 			case "DEPLOYER_PROBE_TIMEOUT", "DEPLOYER_PROBE_ATTEMPTS", "DEPLOYER_PROBE_BACKOFF":
 				restored.Probe = def.Probe
 			case "DEPLOYER_OCI_REPOSITORY", "DEPLOYER_BASE_IMAGE", "DEPLOYER_OCI_INSECURE", "DEPLOYER_OCI_PUSH_ATTEMPTS",
@@ -279,6 +281,8 @@ func TestLoadRejects(t *testing.T) {
 		{"duration without unit", map[string]string{"DEPLOYER_PROBE_BACKOFF": "5"}, "DEPLOYER_PROBE_BACKOFF", ""},
 		{"negative duration", map[string]string{"DEPLOYER_PROBE_BACKOFF": "-1s"}, "DEPLOYER_PROBE_BACKOFF", ""},
 		{"workers 0", map[string]string{"DEPLOYER_WORKERS": "0"}, "DEPLOYER_WORKERS", ""},
+		{"no activity slots", map[string]string{"DEPLOYER_MAX_ACTIVITIES": "0"}, "DEPLOYER_MAX_ACTIVITIES", ""},
+		{"no workflow cache", map[string]string{"DEPLOYER_WORKFLOW_CACHE_SIZE": "0"}, "DEPLOYER_WORKFLOW_CACHE_SIZE", ""},
 		{"several workers on the default SQLite file", map[string]string{"DEPLOYER_WORKERS": "2"}, "DEPLOYER_WORKERS", ""},
 		{"several workers on a named SQLite file", map[string]string{"DEPLOYER_WORKERS": "3", "DATABASE_URL": "sqlite:/var/lib/td.db"}, "DEPLOYER_WORKERS", ""},
 		{"negative stop timeout", map[string]string{"DEPLOYER_WORKER_STOP_TIMEOUT": "-1s"}, "DEPLOYER_WORKER_STOP_TIMEOUT", ""},

@@ -5,32 +5,25 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/host"
 	"github.com/temporaldeployer/temporaldeployer/metrics"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
-	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
 
 func main() {
@@ -52,7 +45,7 @@ func main() {
 func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", cfg.DatabaseURL, err)
+		return fmt.Errorf("open store %s: %w", store.Redact(cfg.DatabaseURL), err)
 	}
 	defer st.Close()
 	key, created, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
@@ -92,12 +85,12 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
 	}
 	defer c.Close()
-	if err := ensureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 	acts := &activities.Activities{
 		Registry: reg, Store: st, Prober: prober, Policy: cfg.Policy, Log: log,
-		WorkflowClosed: func(ctx context.Context, id string) (bool, error) { return workflowClosed(ctx, c, id) },
+		WorkflowClosed: host.WorkflowClosed(c),
 	}
 	if packager != nil {
 		acts.Packager = packager
@@ -108,9 +101,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if source != nil {
 		acts.Metrics = source
 	}
-	w := worker.New(c, contract.TaskQueue, workerOptions(cfg))
-	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
-	w.RegisterActivity(acts)
+	w := host.New(c, acts, cfg)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -122,14 +113,6 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere)", "stop_timeout", cfg.StopTimeout)
 	w.Stop()
 	return nil
-}
-
-// heartbeatThrottle bounds how long a heartbeat waits before it is sent: a cancelled activity
-// learns of it from a heartbeat's answer, and an abort waits for the cancelled activity to stop.
-const heartbeatThrottle = time.Second
-
-func workerOptions(cfg config.Config) worker.Options {
-	return worker.Options{WorkerStopTimeout: cfg.StopTimeout, MaxHeartbeatThrottleInterval: heartbeatThrottle}
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
@@ -147,43 +130,6 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, fmt.Errorf("packager: %w", err)
 	}
 	return b, nil
-}
-
-// ensureSearchAttributes registers the contract's Keyword search attributes if they are missing.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for _, name := range contract.SearchAttributeNames {
-		if _, ok := resp.GetCustomAttributes()[name]; !ok {
-			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("register search attributes: %w", err)
-	}
-	return nil
-}
-
-func workflowClosed(ctx context.Context, c client.Client, id string) (bool, error) {
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
 func newLogger(level string) *slog.Logger {

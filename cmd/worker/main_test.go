@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
 )
@@ -48,16 +47,5 @@ func TestNewPackager(t *testing.T) {
 		if p, err := newPackager(c, log); err == nil || !strings.Contains(err.Error(), "packager") {
 			t.Errorf("case %d: %v, %v; want a packager configuration error", i, p, err)
 		}
-	}
-}
-
-// TestWorkerOptions: a stopping worker lets in-flight activities finish for the configured time,
-// and heartbeats (which carry a cancellation back) are not held back for long.
-func TestWorkerOptions(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.StopTimeout = 45 * time.Second
-	o := workerOptions(cfg)
-	if o.WorkerStopTimeout != 45*time.Second || o.MaxHeartbeatThrottleInterval != time.Second {
-		t.Fatalf("worker options %+v", o)
 	}
 }

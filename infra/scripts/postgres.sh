@@ -8,6 +8,8 @@
 #   url      print the database URL for TEST_POSTGRES_URL / DATABASE_URL
 # As root, the cluster is owned by and run as the `postgres` OS user (initdb refuses root); under a
 # private parent directory it lives in /var/tmp/temporaldeployer-pg-<hash of the clone's path>.
+# PG_DIR (with PGPORT) runs another cluster in that directory instead: a test's own instance, which
+# it may stop and start without disturbing the others.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=versions.env
@@ -21,7 +23,9 @@ db=deployer_test
 pgdir="$root/.cache/pg"
 # As root the cluster runs as `postgres`, which cannot reach a clone under a private parent (root's
 # home, any 0700 directory): the cluster then lives in a postgres-owned directory keyed by the clone.
-if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root" 2>/dev/null; then
+if [ -n "${PG_DIR:-}" ]; then
+  pgdir=$PG_DIR
+elif [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root" 2>/dev/null; then
   pgdir="/var/tmp/temporaldeployer-pg-$(printf %s "$root" | sha256sum | cut -c1-12)"
 fi
 data="$pgdir/data"

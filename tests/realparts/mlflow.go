@@ -192,6 +192,9 @@ func tailString(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// FreePort is a TCP port free on 127.0.0.1 now.
+func FreePort() (int, error) { return freePort() }
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,5 +25,6 @@ func StartPrometheus(t testing.TB, targetsFile string) string {
 		t.Fatalf("start prometheus: %v\n%s\n%s", err, out, Tail(filepath.Join(dir, "prometheus.log"), 20))
 	}
 	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", dir).Run() })
+	reapWithTest(t, "--storage.tsdb.path "+dir+"/")
 	return "http://127.0.0.1:" + strconv.Itoa(port)
 }

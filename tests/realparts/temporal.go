@@ -63,6 +63,7 @@ func startTemporal(t testing.TB, dbFile string) *Temporal {
 	}}
 	tp.start(t)
 	t.Cleanup(func() { _ = tp.srv.Stop() })
+	reapWithTest(t, fmt.Sprintf("start-dev --ip 127.0.0.1 --port %d ", port)) // also after a Restart: same port
 	return tp
 }
 

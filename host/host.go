@@ -1,0 +1,91 @@
+// Package host puts the deployment workflow and its activities on a Temporal worker: the worker's
+// options, the registration and the contract's search attributes. cmd/worker uses it with the real
+// backends; the parked-holds harness uses it with stand-ins, so what it measures is this worker.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/temporaldeployer/temporaldeployer/activities"
+	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/workflows"
+)
+
+// New returns a worker on the contract's task queue running the workflow and acts, configured by
+// cfg (stop timeout, heartbeat throttle, how many activities and cached runs it holds at once).
+func New(c client.Client, acts *activities.Activities, cfg config.Config) worker.Worker {
+	return NewWith(c, acts, cfg, Options(cfg))
+}
+
+// NewWith is New with the worker's options given (Options(cfg) changed by the caller).
+func NewWith(c client.Client, acts *activities.Activities, cfg config.Config, opts worker.Options) worker.Worker {
+	if cfg.WorkflowCacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize) // process-wide: set before the first worker starts
+	}
+	w := worker.New(c, contract.TaskQueue, opts)
+	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
+	w.RegisterActivity(acts)
+	return w
+}
+
+// heartbeatThrottle bounds how long a heartbeat waits before it is sent: a cancelled activity
+// learns of it from a heartbeat's answer, and an abort waits for a cancelled activity that
+// changes things to stop.
+const heartbeatThrottle = time.Second
+
+// Options are the worker's options from cfg.
+func Options(cfg config.Config) worker.Options {
+	return worker.Options{WorkerStopTimeout: cfg.StopTimeout, MaxHeartbeatThrottleInterval: heartbeatThrottle,
+		MaxConcurrentActivityExecutionSize: cfg.MaxActivities}
+}
+
+// EnsureSearchAttributes registers the contract's Keyword search attributes if they are missing.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, name := range contract.SearchAttributeNames {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
+	return nil
+}
+
+// WorkflowClosed reports whether id has no open run (a lock it left may be taken over).
+func WorkflowClosed(c client.Client) func(ctx context.Context, id string) (bool, error) {
+	return func(ctx context.Context, id string) (bool, error) {
+		d, err := c.DescribeWorkflowExecution(ctx, id, "")
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	}
+}
