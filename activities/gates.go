@@ -48,8 +48,9 @@ type holdCheckpoint struct {
 	Last         rules.Sample `json:"last"`
 }
 
-// heartbeatPeriod is how often a long wait heartbeats (well inside the workflow's heartbeat timeout).
-const heartbeatPeriod = 10 * time.Second
+// heartbeatPeriod is how often a long wait heartbeats: well inside the holds' heartbeat timeout (1 min),
+// and rarely enough that a worker of 10,000 parked holds sends 500 a second, not 1,000 (TestParkedHolds).
+const heartbeatPeriod = 20 * time.Second
 
 // HoldShadow is the shadow rung's durable, measured hold: one long activity that samples the
 // metrics source periodically and heartbeats its counters, so a 24 h hold costs a handful of

@@ -8,7 +8,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
-// TestMain stops the control plane the tests share (started on first use by StartCluster).
+// TestMain stops the control plane the tests share (started on first use by StartCluster) and
+// removes the commands the tests built.
 // Run with serveHelperEnv set, the binary is the stand-in worker of TestModelServersDieWithTheirStarter.
 func TestMain(m *testing.M) {
 	if archive := os.Getenv(serveHelperEnv); archive != "" {
@@ -18,5 +19,6 @@ func TestMain(m *testing.M) {
 	if err := realparts.StopCluster(); err != nil {
 		fmt.Fprintln(os.Stderr, "stop cluster:", err)
 	}
+	realparts.RemoveBinaries()
 	os.Exit(code)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -90,12 +91,13 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 	if err != nil {
 		return err
 	}
-	go func() {
-		_ = http.Serve(stats, http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
-			now, most := holds.read()
-			_ = json.NewEncoder(rw).Encode(map[string]any{"holding": now, "held_max": most, "counters": sdk.snapshot()})
-		}))
-	}()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stats", func(rw http.ResponseWriter, _ *http.Request) {
+		now, most := holds.read()
+		_ = json.NewEncoder(rw).Encode(map[string]any{"holding": now, "held_max": most, "counters": sdk.snapshot()})
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // where the memory goes: /debug/pprof/heap
+	go func() { _ = http.Serve(stats, mux) }()
 	<-ctx.Done()
 	return nil
 }

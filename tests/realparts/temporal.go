@@ -154,6 +154,17 @@ func Binary(t testing.TB, name string) string {
 	return bin
 }
 
+// RemoveBinaries deletes what Binary built (some 230 MB a test binary); call it when no process
+// started from them runs any more (TestMain, after the tests).
+func RemoveBinaries() {
+	binaries.Lock()
+	defer binaries.Unlock()
+	for name, bin := range binaries.built {
+		_ = os.RemoveAll(filepath.Dir(bin))
+		delete(binaries.built, name)
+	}
+}
+
 // WorkerBinary builds cmd/worker once per test binary.
 func WorkerBinary(t testing.TB) string { return Binary(t, "worker") }
 
