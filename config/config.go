@@ -105,6 +105,9 @@ type Policy struct {
 	Governance governance.Policy `json:"governance"`
 	// Drift is the shadow hold's input drift gate (config/governance.go); zero in older policies.
 	Drift DriftPolicy `json:"drift"`
+	// ModelURISchemes are the model_uri schemes a run may name (config/reach.go); empty in
+	// policies recorded before it, which runs that old never read.
+	ModelURISchemes []string `json:"model_uri_schemes"`
 	// Backends says which optional backends this worker has; filled in by the worker, not the env.
 	Backends Backends `json:"backends"`
 }
@@ -175,10 +178,11 @@ func DefaultPolicy() Policy {
 			MaxErrorRate: 0.01,
 			MaxP99MS:     150,
 		},
-		Evidence:   DefaultEvidence(),
-		Canary:     DefaultCanary(),
-		Governance: governance.DefaultPolicy(),
-		Drift:      DefaultDrift(),
+		Evidence:        DefaultEvidence(),
+		Canary:          DefaultCanary(),
+		Governance:      governance.DefaultPolicy(),
+		Drift:           DefaultDrift(),
+		ModelURISchemes: DefaultModelURISchemes(),
 	}
 }
 
@@ -231,6 +235,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.gates(p, &c.Metrics)
 	r.governance(&p.Governance)
 	r.drift(&p.Drift)
+	r.schemes(&p.ModelURISchemes)
 	r.approvers(&c.ApproversFile, &p.Approvals)
 	if r.err != nil {
 		return Config{}, r.err
@@ -280,6 +285,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
+	}
+	if err := validateSchemes(c.Policy.ModelURISchemes); err != nil {
+		return err
 	}
 	if err := c.validateGovernance(); err != nil {
 		return err

@@ -52,7 +52,8 @@ func TestLoadDefaults(t *testing.T) {
 				MaxP99MSCeiling: 1000, MinRequestsFloor: 20, SampleEvery: 10 * time.Second, Warmup: 30 * time.Second},
 			Governance: governance.Policy{Environments: []contract.Environment{"production"}, RequireModelCard: true,
 				RequireTestEvidence: true, MinCoverage: 0.90, RequirePinned: true},
-			Drift: DriftPolicy{Threshold: 0.2, MinTotal: 100, MinExpectedPerBin: 5, RequireProfile: []contract.Environment{"production"}},
+			Drift:           DriftPolicy{Threshold: 0.2, MinTotal: 100, MinExpectedPerBin: 5, RequireProfile: []contract.Environment{"production"}},
+			ModelURISchemes: []string{"runs", "models", "mlflow-artifacts"},
 		},
 	}
 	if want.Metrics.Configured() {
@@ -147,6 +148,7 @@ func overrides() []override {
 		{"DEPLOYER_REQUIRE_MODEL_CARD", "false", func(c Config) any { return c.Policy.Governance.RequireModelCard }, false},
 		{"DEPLOYER_REQUIRE_PINNED", "false", func(c Config) any { return c.Policy.Governance.RequirePinned }, false},
 		{"DEPLOYER_DRIFT_THRESHOLD", "0.25", func(c Config) any { return c.Policy.Drift.Threshold }, 0.25},
+		{"DEPLOYER_MODEL_URI_SCHEMES", "runs, models, S3", func(c Config) any { return c.Policy.ModelURISchemes }, []string{"runs", "models", "s3"}},
 		{"DEPLOYER_DRIFT_MIN_TOTAL", "50", func(c Config) any { return c.Policy.Drift.MinTotal }, 50.0},
 		{"DEPLOYER_DRIFT_MIN_EXPECTED_PER_BIN", "2", func(c Config) any { return c.Policy.Drift.MinExpectedPerBin }, 2.0},
 		{"DEPLOYER_DRIFT_REQUIRE_PROFILE", "none", func(c Config) any { return c.Policy.Drift.RequireProfile }, []contract.Environment(nil)},
@@ -164,8 +166,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 59 {
-		t.Fatalf("%d variables covered, want all 59", len(cases))
+	if len(cases) != 60 {
+		t.Fatalf("%d variables covered, want all 60", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -338,6 +340,8 @@ func TestLoadRejects(t *testing.T) {
 		{"model card switch not a bool", map[string]string{"DEPLOYER_REQUIRE_MODEL_CARD": "on"}, "DEPLOYER_REQUIRE_MODEL_CARD", ""},
 		{"drift threshold 0", map[string]string{"DEPLOYER_DRIFT_THRESHOLD": "0"}, "DEPLOYER_DRIFT_THRESHOLD", ""},
 		{"drift profile environment unknown", map[string]string{"DEPLOYER_DRIFT_REQUIRE_PROFILE": "prod"}, "DEPLOYER_DRIFT_REQUIRE_PROFILE", ""},
+		{"model URI schemes none", map[string]string{"DEPLOYER_MODEL_URI_SCHEMES": " , "}, "DEPLOYER_MODEL_URI_SCHEMES", ""},
+		{"model URI scheme written as a prefix", map[string]string{"DEPLOYER_MODEL_URI_SCHEMES": "runs:/"}, "DEPLOYER_MODEL_URI_SCHEMES", ""},
 		{"first error kept", map[string]string{"DEPLOYER_PROBE_TIMEOUT": "x", "DEPLOYER_SHADOW_MAX_P99_MS": "y"}, "DEPLOYER_PROBE_TIMEOUT", ""},
 	}
 	for _, tc := range cases {

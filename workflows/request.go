@@ -61,6 +61,9 @@ func normalizeAt(in contract.Input, p config.Policy, version workflow.Version) (
 	if field == "" && version >= gatesP99Tail && !dns1035Label.MatchString(in.DeploymentName) {
 		field, msg = "deployment_name", fmt.Sprintf("%q must start with a letter: it names Kubernetes Services (DNS-1035 labels)", in.DeploymentName)
 	}
+	if field == "" && version >= gatesInputReach {
+		field, msg = checkModelReach(in.ModelURI, p.ModelURISchemes)
+	}
 	if field == "" && version >= gatesMeasured {
 		field, msg = r.applyGates(in, p)
 	}

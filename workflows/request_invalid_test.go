@@ -119,6 +119,18 @@ func invalidInputs() []invalidCase {
 		{"canary_steps empty", "canary_steps", func(in *contract.Input) { in.CanarySteps = []int{} }, nil, ""},
 		{"canary_steps not ending at 100", "canary_steps", func(in *contract.Input) { in.CanarySteps = []int{5, 20, 50} }, nil, ""},
 		{"canary_steps above 100", "canary_steps", func(in *contract.Input) { in.CanarySteps = []int{50, 150} }, nil, ""},
+		// The model's reach: the registry's own schemes by default, never credentials or a query.
+		{"model_uri file:// by default", "model_uri", func(in *contract.Input) { in.ModelURI = "file:///etc/models/m" }, nil, ""},
+		{"model_uri bare path by default", "model_uri", func(in *contract.Input) { in.ModelURI = "/etc/models/m" }, nil, ""},
+		{"model_uri https by default", "model_uri", func(in *contract.Input) { in.ModelURI = "https://attacker.example/m" }, nil, ""},
+		{"model_uri s3 by default", "model_uri", func(in *contract.Input) { in.ModelURI = "s3://bucket/m" }, nil, ""},
+		{"model_uri HTTP in capitals", "model_uri", func(in *contract.Input) { in.ModelURI = "HTTP://h/m" }, nil, ""},
+		{"model_uri with a query", "model_uri", func(in *contract.Input) { in.ModelURI = "runs:/abc/model?token=secret" }, nil, ""},
+		{"model_uri with a fragment", "model_uri", func(in *contract.Input) { in.ModelURI = "models:/fraud-detector/1#x" }, nil, ""},
+		{"model_uri with credentials, s3 allowed", "model_uri", func(in *contract.Input) { in.ModelURI = "s3://key:secret@bucket/m" },
+			func(p *config.Policy) { p.ModelURISchemes = append(p.ModelURISchemes, "s3") }, ""},
+		{"model_uri with a user, https allowed", "model_uri", func(in *contract.Input) { in.ModelURI = "https://user@h/m" },
+			func(p *config.Policy) { p.ModelURISchemes = append(p.ModelURISchemes, "https") }, ""},
 	}
 }
 

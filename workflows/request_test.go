@@ -212,7 +212,7 @@ func TestNormalizeAccepts(t *testing.T) {
 			policy config.Policy
 			mut    func(*contract.Input)
 			check  func(Request) bool
-		}{"model_uri " + scheme, config.DefaultPolicy(),
+		}{"model_uri " + scheme + " where the policy allows it", anySchemePolicy(),
 			func(in *contract.Input) { in.ModelURI = scheme },
 			func(r Request) bool { return r.ModelURI == scheme && r.ModelName == "fraud-detector" }})
 	}
@@ -389,4 +389,11 @@ func TestP99ToleranceByVersion(t *testing.T) {
 			t.Errorf("%s: tolerance %g (%v), want %g", tc.name, r.Analysis.P99ToleranceMS, err, tc.want)
 		}
 	}
+}
+
+// anySchemePolicy lets runs name every scheme MLflow knows.
+func anySchemePolicy() config.Policy {
+	p := config.DefaultPolicy()
+	p.ModelURISchemes = []string{"runs", "models", "mlflow-artifacts", "s3", "gs", "file", "dbfs", "https", "wasbs", "abfss", "hdfs"}
+	return p
 }

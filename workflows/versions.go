@@ -48,8 +48,12 @@ const (
 	// first when it knows that already. Runs before it wait for the hold's next heartbeat (up to
 	// 10 s) and read the last known-good row before every restore.
 	gatesFastAbort = workflow.Version(8)
+	// gatesInputReach: a run's model_uri must use a scheme of the worker's policy (by default the
+	// registry's own: runs, models, mlflow-artifacts) and carry no credentials, query or fragment
+	// (request_reach.go). Runs before it accepted file://, bare paths, http(s):// and buckets.
+	gatesInputReach = workflow.Version(9)
 	// gatesLatest is what new runs get.
-	gatesLatest = gatesFastAbort
+	gatesLatest = gatesInputReach
 )
 
 // changeAbortUndecodable: an abort whose payload does not decode aborts the run (asked for only
