@@ -35,7 +35,10 @@ type Activities struct {
 	// WorkflowClosed reports whether a workflow ID has no open run, so a lock left by a run that
 	// was terminated can be taken over. Nil: locks are never taken over.
 	WorkflowClosed func(ctx context.Context, workflowID string) (bool, error)
-	Log            *slog.Logger
+	// Holds, when set, keeps the shadow holds parked off their activities' goroutines (holds.go);
+	// nil: each hold waits in its activity.
+	Holds *Holds
+	Log   *slog.Logger
 }
 
 // LoadPolicy returns the worker's policy and which backends it has. Run as a local activity, so

@@ -52,52 +52,6 @@ type holdCheckpoint struct {
 // and rarely enough that a worker of 10,000 parked holds sends 500 a second, not 1,000 (TestParkedHolds).
 const heartbeatPeriod = 20 * time.Second
 
-// HoldShadow is the shadow rung's durable, measured hold: one long activity that samples the
-// metrics source periodically and heartbeats its counters, so a 24 h hold costs a handful of
-// history events instead of one timer and one activity per sample.
-func (a *Activities) HoldShadow(ctx context.Context, r ShadowHoldRequest) (ShadowMeasurement, error) {
-	if a.Metrics == nil {
-		return ShadowMeasurement{}, notConfigured("metrics", "the shadow hold")
-	}
-	if r.Every <= 0 {
-		return ShadowMeasurement{}, fmt.Errorf("shadow hold of %s: sampling interval %s must be positive", r.Workload, r.Every)
-	}
-	var cp holdCheckpoint
-	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &cp) // a bad checkpoint restarts the counters, never the window
-	}
-	end := r.From.Add(r.Hold)
-	for time.Now().Before(end) {
-		if err := sleepBeating(ctx, minTime(time.Now().Add(r.Every), end), cp); err != nil {
-			return ShadowMeasurement{}, err
-		}
-		if !time.Now().Before(end) {
-			break
-		}
-		s, err := a.Metrics.Sample(ctx, r.Workload, r.From, time.Now())
-		if err != nil {
-			cp.SourceErrors++
-			a.logger().Warn("shadow sample failed", "workload", r.Workload.String(), "error", err)
-			continue
-		}
-		cp.Samples, cp.Last = cp.Samples+1, s
-		if fails := rules.ShadowEarlyFailure(s, r.Criteria); len(fails) > 0 {
-			return ShadowMeasurement{Last: s, Samples: cp.Samples, SourceErrors: cp.SourceErrors, EarlyFailure: fails}, nil
-		}
-	}
-	s, err := a.Metrics.Sample(ctx, r.Workload, r.From, end)
-	if err != nil { // retried by Temporal: the retry finds the hold over and samples the same window
-		return ShadowMeasurement{}, fmt.Errorf("final shadow sample of %s over %s..%s: %w", r.Workload, r.From.Format(time.RFC3339), end.Format(time.RFC3339), err)
-	}
-	out := ShadowMeasurement{Last: s, Samples: cp.Samples + 1, SourceErrors: cp.SourceErrors}
-	if r.Drift != nil {
-		if out.Drift, err = a.measureDrift(ctx, r, end); err != nil {
-			return ShadowMeasurement{}, err
-		}
-	}
-	return out, nil
-}
-
 // sleepBeating waits until t, heartbeating the checkpoint so the wait is seen alive and can be
 // cancelled.
 func sleepBeating(ctx context.Context, t time.Time, cp any) error {

@@ -23,20 +23,29 @@ import (
 )
 
 // New returns a worker on the contract's task queue running the workflow and acts, configured by
-// cfg (stop timeout, heartbeat throttle, how many activities and cached runs it holds at once).
+// cfg (stop timeout, heartbeat throttle, how many activities and cached runs it holds at once),
+// with acts' shadow holds parked off their activities (given acts.Holds, or new ones over c).
 func New(c client.Client, acts *activities.Activities, cfg config.Config) worker.Worker {
-	return NewWith(c, acts, cfg, Options(cfg))
-}
-
-// NewWith is New with the worker's options given (Options(cfg) changed by the caller).
-func NewWith(c client.Client, acts *activities.Activities, cfg config.Config, opts worker.Options) worker.Worker {
 	if cfg.WorkflowCacheSize > 0 {
 		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize) // process-wide: set before the first worker starts
 	}
-	w := worker.New(c, contract.TaskQueue, opts)
+	if acts.Holds == nil {
+		acts.Holds = activities.NewHolds(acts, c) // shadow holds parked off their activities (activities/holds.go)
+	}
+	w := worker.New(c, contract.TaskQueue, Options(cfg))
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
 	return w
+}
+
+// StartHolds drives the parked holds until the returned stop, which hands each over for Temporal to
+// retry at once on a worker that runs. Stop the worker first (no new tasks; in-flight activities
+// may finish for its stop timeout) while the holds go on, then them.
+func StartHolds(holds *activities.Holds) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { holds.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }
 
 // heartbeatThrottle bounds how long a heartbeat waits before it is sent: a cancelled activity

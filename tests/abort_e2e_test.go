@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
+	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
@@ -34,6 +35,8 @@ const abortSettle = time.Second
 // Aborted with its rollback verified, the version back on Shadow and the stable's still on
 // Production. And the compensation goes straight to the restore: in the run's history the first
 // activity after the abort is RestoreWorkload, scheduled before the cancelled hold has stopped.
+// In the first run's shadow hold the worker is stopped with SIGTERM and replaced: it hands the
+// parked hold over, and the run goes on.
 //
 // In make test: one abort on the replica router. With MEASURE_ABORT=1 (make bench) it is the
 // measurement of issue 11: MEASURE_ABORT_RUNS aborts (default 20) on each router, the time from
@@ -71,7 +74,11 @@ func TestAbortEndToEnd(t *testing.T) {
 					input = g.inputOf("models:/"+g.name+"/2", g.models[1].ExperimentID)
 				}
 				id := fmt.Sprintf("abort-%s-%d-%s", router, i, g.ns)
-				lat = append(lat, g.abortFirstStep(t, obs, id, input, i == 0 && router == "replica"))
+				g.startDeploy(t, id, input)
+				if i == 0 {
+					g.handOverShadowHold(t, id)
+				}
+				lat = append(lat, g.abortFirstStep(t, obs, id, i == 0 && router == "replica"))
 				for range 3 {
 					rtt.patch()
 				}
@@ -85,12 +92,11 @@ func TestAbortEndToEnd(t *testing.T) {
 		"router", "runs", "p50", "p99", "PATCH p50", "PATCH p99", "p50/PATCH", "p99/PATCH", strings.Join(table, "\n"))
 }
 
-// abortFirstStep starts a production deploy, approves it, waits until its canary has held its
+// abortFirstStep approves a production deploy, waits until its canary has held its
 // first weight for abortSettle, sends the abort and returns how long production took to be whole
 // again; then it checks the run's end and history, and records the history when record is set.
-func (g *gatesWorld) abortFirstStep(t *testing.T, obs observer, id, input string, record bool) time.Duration {
+func (g *gatesWorld) abortFirstStep(t *testing.T, obs observer, id string, record bool) time.Duration {
 	t.Helper()
-	g.startDeploy(t, id, input)
 	g.approveWhenWaiting(t, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -127,6 +133,35 @@ func (g *gatesWorld) abortFirstStep(t *testing.T, obs observer, id, input string
 	}
 	time.Sleep(2 * time.Second) // settle before the next run
 	return took.Sub(t0)
+}
+
+// handOverShadowHold stops the worker with SIGTERM while the run's shadow hold is parked and starts
+// another: the stopping worker hands the hold over (its attempt failed HoldHandedOver, retried at
+// once by Temporal) instead of leaving it to its heartbeat timeout.
+func (g *gatesWorld) handOverShadowHold(t *testing.T, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := g.tp.AwaitStatus(ctx, id, "shadow_hold"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // parked with the worker's holds
+	if ok, err := g.worker.Stop(); !ok || err != nil {
+		t.Fatalf("graceful stop of the worker: ok=%v, %v", ok, err)
+	}
+	d, err := g.tp.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := false
+	for _, pa := range d.GetPendingActivities() {
+		handed = handed || (pa.GetActivityType().GetName() == "HoldShadow" &&
+			pa.GetLastFailure().GetApplicationFailureInfo().GetType() == activities.ErrHoldHandedOver)
+	}
+	if !handed {
+		t.Errorf("after a graceful stop the pending activities are %+v, want the shadow hold handed over", d.GetPendingActivities())
+	}
+	g.worker = realparts.StartWorker(t, g.workEnv...)
 }
 
 // restoresFirst: after the abort signal, the first activity scheduled is RestoreWorkload, and it

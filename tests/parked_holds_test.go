@@ -114,7 +114,6 @@ func noneClosed(t *testing.T, c client.Client) {
 
 type parkedStats struct {
 	Holding  int64            `json:"holding"`
-	HeldMax  int64            `json:"held_max"`
 	Counters map[string]int64 `json:"counters"`
 }
 

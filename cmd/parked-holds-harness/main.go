@@ -1,8 +1,8 @@
 // Command parked-holds-harness is the worker of the parked-holds benchmark (issue 11,
 // TestParkedHolds, make bench): the real workflow and activities on host's worker and the real
 // store, with harness/parked's stand-ins for the registry, the packager, the cluster and the
-// metrics source. On PARKED_STATS_ADDR it serves /stats (JSON): the shadow holds running now and
-// at most, and the SDK's counters (workflow task failures among them). A harness, never a worker
+// metrics source. On PARKED_STATS_ADDR it serves /stats (JSON): the shadow holds parked now and
+// the SDK's counters (workflow task failures among them). A harness, never a worker
 // to deploy with: it deploys nothing.
 package main
 
@@ -19,7 +19,6 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
@@ -79,10 +78,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 	acts := &activities.Activities{Registry: &parked.Registry{}, Store: st, Prober: prober, Packager: parked.Packager{},
 		Cluster: parked.Cluster{Base: "http://" + health.Addr().String()}, Metrics: parked.Metrics{}, Policy: cfg.Policy, Log: log,
 		WorkflowClosed: host.WorkflowClosed(c)}
-	holds := &holdCounter{}
-	opts := host.Options(cfg)
-	opts.Interceptors = []interceptor.WorkerInterceptor{holds}
-	w := host.NewWith(c, acts, cfg, opts)
+	w := host.New(c, acts, cfg)
+	stopHolds := host.StartHolds(acts.Holds)
+	defer stopHolds()
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -93,8 +91,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stats", func(rw http.ResponseWriter, _ *http.Request) {
-		now, most := holds.read()
-		_ = json.NewEncoder(rw).Encode(map[string]any{"holding": now, "held_max": most, "counters": sdk.snapshot()})
+		_ = json.NewEncoder(rw).Encode(map[string]any{"holding": acts.Holds.Len(), "counters": sdk.snapshot()})
 	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // where the memory goes: /debug/pprof/heap
 	go func() { _ = http.Serve(stats, mux) }()

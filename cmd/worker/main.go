@@ -102,6 +102,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		acts.Metrics = source
 	}
 	w := host.New(c, acts, cfg)
+	stopHolds := host.StartHolds(acts.Holds)
+	defer stopHolds() // after the worker has stopped: the parked holds are handed over
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -110,7 +112,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
 		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
 	<-ctx.Done()
-	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere)", "stop_timeout", cfg.StopTimeout)
+	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
+		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
 	w.Stop()
 	return nil
 }
