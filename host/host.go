@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -19,6 +20,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/seal"
+	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
 
@@ -52,6 +55,26 @@ func StartHolds(holds *activities.Holds) (stop func()) {
 // learns of it from a heartbeat's answer, and an abort waits for a cancelled activity that
 // changes things to stop.
 const heartbeatThrottle = time.Second
+
+// OpenStore opens the worker's store, its ledger sealed with the worker's signing key (created, and
+// said so, when the key file is absent).
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.SQL, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", store.Redact(cfg.DatabaseURL), err)
+	}
+	key, created, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("ledger signing key (DEPLOYER_LEDGER_KEY): %w", err)
+	}
+	if created {
+		log.Warn("created a ledger signing key: keep it (in a cluster, a Secret) or entries it signs verify only with its public key",
+			"key", cfg.LedgerKey, "keyring", cfg.LedgerKeyring, "kid", key.KeyID())
+	}
+	st.SealWith(key)
+	return st, nil
+}
 
 // Options are the worker's options from cfg.
 func Options(cfg config.Config) worker.Options {

@@ -307,20 +307,9 @@ func TestCanaryPolicyBounds(t *testing.T) {
 // TestAbortDuringCanaryStep: an abort in any step's hold restores stable and fails Aborted.
 func TestAbortDuringCanaryStep(t *testing.T) {
 	for i, at := range []time.Duration{5 * time.Minute, 15 * time.Minute, 25 * time.Minute, 35 * time.Minute} {
-		var s suite
 		wd := newWorld()
-		wd.stage, wd.registered, wd.knownGood = contract.StageShadow, true, knownGood()
-		env := s.env(t, wd)
-		wd.evidence = measuredEvidence(env.Now())
-		in := input()
-		in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
-		approveAfter(t, env, time.Minute)
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
-		}, at)
-		env.ExecuteWorkflow(contract.WorkflowType, in)
-		_, err := result(t, env)
-		if errType(err) != contract.ErrAborted {
+		wd.knownGood = knownGood()
+		if err := abortedCanary(t, wd, at); errType(err) != contract.ErrAborted {
 			t.Fatalf("abort at %s: %v", at, err)
 		}
 		if len(wd.weights) != i+1 || len(wd.restores) != 1 || wd.calls["PromoteCanary"] != 0 {
@@ -329,25 +318,34 @@ func TestAbortDuringCanaryStep(t *testing.T) {
 	}
 }
 
+// abortedCanary runs a production deploy of a Shadow version in wd with 10-minute canary holds,
+// approved after a minute, and sends an abort at (noted in wd.sequence); it returns the run's error.
+func abortedCanary(t *testing.T, wd *world, at time.Duration) error {
+	t.Helper()
+	var s suite
+	wd.stage, wd.registered = contract.StageShadow, true
+	env := s.env(t, wd)
+	wd.evidence = measuredEvidence(env.Now())
+	in := input()
+	in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
+	approveAfter(t, env, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		wd.sequence = append(wd.sequence, "abort")
+		env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
+	}, at)
+	env.ExecuteWorkflow(contract.WorkflowType, in)
+	_, err := result(t, env)
+	return err
+}
+
 // TestAbortRestoresFirst: an abort in a canary step's hold goes straight to putting back what the
 // cluster ran before the run: the first activity after the hold is the restore (before gates
 // version 8, the store was read first, one more round trip before traffic moved back).
 func TestAbortRestoresFirst(t *testing.T) {
 	for _, before := range []*kube.Spec{unrecorded(), nil} {
-		var s suite
 		wd := newWorld()
-		wd.stage, wd.registered, wd.knownGood, wd.deployed = contract.StageShadow, true, knownGood(), before
-		env := s.env(t, wd)
-		wd.evidence = measuredEvidence(env.Now())
-		in := input()
-		in.TargetEnvironment, in.CanaryHold = contract.EnvProduction, "10m"
-		approveAfter(t, env, time.Minute)
-		env.RegisterDelayedCallback(func() {
-			wd.sequence = append(wd.sequence, "abort")
-			env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Reason: "pager", RequestedBy: "oncall"})
-		}, 15*time.Minute)
-		env.ExecuteWorkflow(contract.WorkflowType, in)
-		if _, err := result(t, env); errType(err) != contract.ErrAborted {
+		wd.knownGood, wd.deployed = knownGood(), before
+		if err := abortedCanary(t, wd, 15*time.Minute); errType(err) != contract.ErrAborted {
 			t.Fatalf("%v, want Aborted", err)
 		}
 		after := wd.sequence[slices.Index(wd.sequence, "abort")+1:]

@@ -26,8 +26,6 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/harness/parked"
 	"github.com/temporaldeployer/temporaldeployer/host"
 	"github.com/temporaldeployer/temporaldeployer/probe"
-	"github.com/temporaldeployer/temporaldeployer/seal"
-	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
 func main() {
@@ -46,16 +44,11 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr string) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("open store %s: %w", store.Redact(cfg.DatabaseURL), err)
-	}
-	defer st.Close()
-	key, _, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
+	st, err := host.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	st.SealWith(key)
+	defer st.Close()
 	prober, err := probe.NewHTTP(cfg.Probe.AttemptTimeout, cfg.Probe.Attempts, cfg.Probe.Backoff)
 	if err != nil {
 		return err

@@ -22,7 +22,6 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
-	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
 
@@ -43,20 +42,11 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := host.OpenStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", store.Redact(cfg.DatabaseURL), err)
+		return err
 	}
 	defer st.Close()
-	key, created, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
-	if err != nil {
-		return fmt.Errorf("ledger signing key (DEPLOYER_LEDGER_KEY): %w", err)
-	}
-	if created {
-		log.Warn("created a ledger signing key: keep it (in a cluster, a Secret) or entries it signs verify only with its public key",
-			"key", cfg.LedgerKey, "keyring", cfg.LedgerKeyring, "kid", key.KeyID())
-	}
-	st.SealWith(key)
 	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI)
 	if err != nil {
 		return fmt.Errorf("mlflow registry: %w", err)
