@@ -48,8 +48,8 @@ type holdCheckpoint struct {
 	Last         rules.Sample `json:"last"`
 }
 
-// heartbeatPeriod is how often a long wait heartbeats: well inside the holds' heartbeat timeout (1 min),
-// and rarely enough that a worker of 10,000 parked holds sends 500 a second, not 1,000 (TestParkedHolds).
+// heartbeatPeriod is how often a hold waiting in its activity heartbeats (a canary step's; a
+// shadow hold on a worker without Holds): well inside the holds' heartbeat timeout (1 min).
 const heartbeatPeriod = 20 * time.Second
 
 // sleepBeating waits until t, heartbeating the checkpoint so the wait is seen alive and can be

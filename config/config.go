@@ -39,13 +39,13 @@ type Config struct {
 	// lets in-flight activities finish before cancelling them; a cancelled one is retried elsewhere.
 	StopTimeout time.Duration
 	// MaxActivities (DEPLOYER_MAX_ACTIVITIES, default 1000, the SDK's) is how many activities the
-	// worker runs at once. Every measured hold (a shadow's, a canary step's) is one activity for
-	// its whole length, so one worker holds at most this many at once; the others wait in the
-	// task queue (their windows still start when the run scheduled them).
+	// worker runs at once. A shadow hold takes a slot only for a moment (activities/holds.go parks
+	// it); a canary step's hold takes one for its minutes.
 	MaxActivities int
-	// WorkflowCacheSize (DEPLOYER_WORKFLOW_CACHE_SIZE, default 10000, the SDK's) is how many runs
-	// the worker keeps in memory between their tasks; one evicted is replayed from its history when
-	// it next has work. Smaller bounds the memory of a worker with many parked runs.
+	// WorkflowCacheSize (DEPLOYER_WORKFLOW_CACHE_SIZE, default 1000; the SDK's is 10,000) is how
+	// many runs the worker keeps in memory between their tasks; one evicted is replayed from its
+	// history (a few hundred events) when it next has work. A deployer's runs are few and mostly
+	// wait: 1,000 keeps a worker of 10,000 parked runs under 256 MB (TestParkedHolds).
 	WorkflowCacheSize int
 	Probe             ProbeConfig
 	Packaging         PackagingConfig
@@ -139,7 +139,7 @@ func Defaults() Config {
 		LogLevel:          "info",
 		StopTimeout:       30 * time.Second,
 		MaxActivities:     1000,
-		WorkflowCacheSize: 10000,
+		WorkflowCacheSize: 1000,
 		Workers:           1,
 		Probe:             ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging:         DefaultPackaging(),

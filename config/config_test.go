@@ -27,7 +27,7 @@ func TestLoadDefaults(t *testing.T) {
 		LedgerKeyring:     ".cache/ledger/worker.jwk.pub.json",
 		LogLevel:          "info",
 		Workers:           1,
-		StopTimeout:       30 * time.Second, MaxActivities: 1000, WorkflowCacheSize: 10000,
+		StopTimeout:       30 * time.Second, MaxActivities: 1000, WorkflowCacheSize: 1000,
 		Probe: ProbeConfig{AttemptTimeout: 5 * time.Second, Attempts: 5, Backoff: time.Second},
 		Packaging: PackagingConfig{
 			PushAttempts: 5, PushBackoff: time.Second, BentoMLHome: ".cache/bentoml",

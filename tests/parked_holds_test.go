@@ -48,7 +48,7 @@ func TestParkedHolds(t *testing.T) {
 	}
 	env := append(os.Environ(), "TEMPORAL_ADDRESS="+tp.Address, "DATABASE_URL="+filepath.Join(dir, "parked.db"),
 		"DEPLOYER_LEDGER_KEY="+filepath.Join(dir, "ledger.jwk"), "PARKED_STATS_ADDR="+fmt.Sprintf("127.0.0.1:%d", port),
-		fmt.Sprintf("DEPLOYER_MAX_ACTIVITIES=%d", runs+100), "DEPLOYER_SHADOW_SAMPLE_EVERY=10m")
+		"DEPLOYER_SHADOW_SAMPLE_EVERY=10m")
 	env = append(env, strings.Fields(os.Getenv("PARKED_WORKER_ENV"))...)
 	cmd := exec.Command(realparts.Binary(t, "parked-holds-harness"))
 	logFile, err := os.Create(filepath.Join(dir, "harness.log"))

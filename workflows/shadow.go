@@ -32,7 +32,7 @@ func (w *run) measuredShadowHold(ctx workflow.Context) error {
 	summary := fmt.Sprintf("shadow hold %s for %s v%s, measured every %s", w.req.ShadowHold, w.version.Name,
 		w.version.Version, req.Every)
 	var m activities.ShadowMeasurement
-	if err := w.measuredHold(ctx, waitShadowHold, until, holding(summary, w.req.ShadowHold), a.HoldShadow, req, &m); err != nil {
+	if err := w.measuredHold(ctx, waitShadowHold, until, shadowHolding(summary, w.req.ShadowHold), a.HoldShadow, req, &m); err != nil {
 		return err
 	}
 	ev := rules.MeasuredShadow(m.Last, from, m.Samples)

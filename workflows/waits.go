@@ -163,7 +163,7 @@ func (w *run) hold(ctx workflow.Context, what, summary string, d time.Duration) 
 // measuredHold runs a hold's measuring activity, the status showing the run waiting for what
 // until the hold ends. The hold only reads (metrics, the registry): from gates version 8 an abort
 // cancels it and goes on to the compensation at once, without waiting for the cancelled hold to
-// learn of it from its next heartbeat (up to heartbeatPeriod, 10 s), since a straggler that only
+// learn of it from its next heartbeat (20 s in its activity, 2 min parked), since a straggler that only
 // reads cannot undo what the compensation puts back.
 func (w *run) measuredHold(ctx workflow.Context, what string, until time.Time, opts workflow.ActivityOptions, fn, arg, result any) error {
 	w.status.WaitingFor, w.status.WaitingUntil = what, &until
@@ -238,13 +238,24 @@ func long(summary string) workflow.ActivityOptions {
 		RetryPolicy: retry(10), Summary: summary}
 }
 
-// holding is for the measured shadow hold: one activity as long as the hold, heartbeating its
-// counters; a retry (a worker died) resumes the same window.
+// holding is for a measured hold: one activity as long as the hold, heartbeating its counters;
+// a retry (a worker died) resumes the same window.
 func holding(summary string, hold time.Duration) workflow.ActivityOptions {
 	p := retry(20)
 	p.MaximumInterval = time.Minute
 	return workflow.ActivityOptions{StartToCloseTimeout: hold + time.Hour, HeartbeatTimeout: time.Minute,
 		RetryPolicy: p, Summary: summary}
+}
+
+// shadowHolding is holding for the shadow's hold (a day or more, parked by the worker's holds,
+// which beat every activities.ParkedBeat): a worker that died is noticed within 5 minutes, and the
+// retry resumes the same window, so a late notice delays samples, not the verdict. Thousands of
+// parked holds cost the Temporal server a heartbeat each per ParkedBeat, not per 20 s. Timeouts are
+// not part of what a replay compares.
+func shadowHolding(summary string, hold time.Duration) workflow.ActivityOptions {
+	o := holding(summary, hold)
+	o.HeartbeatTimeout = 5 * time.Minute
+	return o
 }
 
 // probing is for health checks; the prober retries inside one attempt.
