@@ -17,16 +17,17 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/temporaldeployer/temporaldeployer/approval"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/host"
 )
 
-// The commands that talk to a run through Temporal. They connect as the worker does:
-// TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (config.Load).
+// The commands that talk to a run through Temporal. They connect as the worker does (host.Dial:
+// the SDK's environment configuration, TEMPORAL_* variables and temporal.toml profiles).
 
 // dial connects to Temporal with the worker's configuration.
 func dial(ctx context.Context, stderr io.Writer) (client.Client, bool) {
@@ -35,10 +36,9 @@ func dial(ctx context.Context, stderr io.Writer) (client.Client, bool) {
 		fmt.Fprintln(stderr, "tdctl: configuration:", err)
 		return nil, false
 	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))})
+	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
-		fmt.Fprintf(stderr, "tdctl: connect to temporal at %s: %v\n", cfg.TemporalAddress, err)
+		fmt.Fprintln(stderr, "tdctl:", err)
 		return nil, false
 	}
 	return c, true

@@ -11,9 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
@@ -23,6 +20,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
+	"go.temporal.io/sdk/contrib/envconfig"
 )
 
 func main() {
@@ -67,12 +65,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)
 	}
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log),
-	})
+	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, log)
 	if err != nil {
-		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+		return err
 	}
 	defer c.Close()
 	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {

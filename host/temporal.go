@@ -1,0 +1,48 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/temporaldeployer/temporaldeployer/config"
+)
+
+// ClientOptions are how the worker and every project tool reach Temporal: the SDK's environment
+// configuration (contrib/envconfig), as the temporal CLI reads it. A profile (TEMPORAL_PROFILE,
+// default "default") of the TOML file TEMPORAL_CONFIG_FILE (default <user config
+// dir>/temporalio/temporal.toml), overridden by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+// TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH (mTLS),
+// TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_GRPC_META_*. With none
+// of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default).
+func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Options, error) {
+	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* variables, TEMPORAL_CONFIG_FILE): %w", err)
+	}
+	if o.HostPort == "" {
+		o.HostPort = cfg.TemporalAddress
+	}
+	if o.Namespace == "" {
+		o.Namespace = cfg.TemporalNamespace
+	}
+	o.Logger = tlog.NewStructuredLogger(log)
+	return o, nil
+}
+
+// Dial connects to Temporal as ClientOptions say, the environment read through lookup.
+func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Client, error) {
+	o, err := ClientOptions(cfg, lookup, log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s (namespace %s, tls %v): %w", o.HostPort, o.Namespace, o.ConnectionOptions.TLS != nil, err)
+	}
+	return c, nil
+}
