@@ -19,7 +19,7 @@ import (
 	"syscall"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
@@ -59,8 +59,12 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 	}
 	go func() { _ = http.Serve(health, parked.Health()) }()
 	sdk := &counters{}
-	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log), MetricsHandler: sdk})
+	opts, err := host.ClientOptions(cfg, envconfig.EnvLookupOS, log) // reached as the worker reaches Temporal
+	if err != nil {
+		return err
+	}
+	opts.MetricsHandler = sdk
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return err
 	}
