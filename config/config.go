@@ -51,6 +51,7 @@ type Config struct {
 	Packaging         PackagingConfig
 	Cluster           ClusterConfig
 	Metrics           MetricsConfig
+	Codec             CodecConfig
 	Policy            Policy
 }
 
@@ -145,6 +146,7 @@ func Defaults() Config {
 		Packaging:         DefaultPackaging(),
 		Cluster:           DefaultCluster(),
 		Metrics:           MetricsConfig{Timeout: 10 * time.Second},
+		Codec:             DefaultCodec(),
 		Policy:            DefaultPolicy(),
 	}
 }
@@ -208,6 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.int("DEPLOYER_PROBE_ATTEMPTS", &c.Probe.Attempts)
 	r.dur("DEPLOYER_PROBE_BACKOFF", &c.Probe.Backoff)
 	r.cluster(&c.Cluster)
+	r.codec(&c.Codec)
 	k := &c.Packaging
 	r.str("DEPLOYER_OCI_REPOSITORY", &k.OCIRepository)
 	r.str("DEPLOYER_BASE_IMAGE", &k.BaseImage)

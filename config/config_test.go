@@ -36,6 +36,7 @@ func TestLoadDefaults(t *testing.T) {
 		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal", QPS: 40, Burst: 80,
 			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns"},
 		Metrics: MetricsConfig{Timeout: 10 * time.Second},
+		Codec:   CodecConfig{Addr: "127.0.0.1:8081", Origins: []string{"http://127.0.0.1:8233", "http://localhost:8233"}},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,
@@ -151,6 +152,11 @@ func overrides() []override {
 		{"DEPLOYER_MODEL_URI_SCHEMES", "runs, models, S3", func(c Config) any { return c.Policy.ModelURISchemes }, []string{"runs", "models", "s3"}},
 		{"DEPLOYER_DRIFT_MIN_TOTAL", "50", func(c Config) any { return c.Policy.Drift.MinTotal }, 50.0},
 		{"DEPLOYER_DRIFT_MIN_EXPECTED_PER_BIN", "2", func(c Config) any { return c.Policy.Drift.MinExpectedPerBin }, 2.0},
+		{"DEPLOYER_CODEC_KEYS", "/secrets/codec.json", func(c Config) any { return c.Codec.Keys }, "/secrets/codec.json"},
+		{"DEPLOYER_CODEC_ADDR", "0.0.0.0:9000", func(c Config) any { return c.Codec.Addr }, "0.0.0.0:9000"},
+		{"DEPLOYER_CODEC_TOKEN", "t0k", func(c Config) any { return c.Codec.Token }, "t0k"},
+		{"DEPLOYER_CODEC_ORIGINS", "https://ui.example/, http://127.0.0.1:8233", func(c Config) any { return c.Codec.Origins },
+			[]string{"https://ui.example", "http://127.0.0.1:8233"}},
 		{"DEPLOYER_DRIFT_REQUIRE_PROFILE", "none", func(c Config) any { return c.Policy.Drift.RequireProfile }, []contract.Environment(nil)},
 	}
 }
@@ -166,8 +172,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 60 {
-		t.Fatalf("%d variables covered, want all 60", len(cases))
+	if len(cases) != 64 {
+		t.Fatalf("%d variables covered, want all 64", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -204,6 +210,8 @@ func TestLoadOverrides(t *testing.T) {
 				restored.Packaging = def.Packaging
 			case "DEPLOYER_METRICS", "DEPLOYER_PROMETHEUS_URL", "DEPLOYER_METRICS_TIMEOUT":
 				restored.Metrics = def.Metrics
+			case "DEPLOYER_CODEC_KEYS", "DEPLOYER_CODEC_ADDR", "DEPLOYER_CODEC_TOKEN", "DEPLOYER_CODEC_ORIGINS":
+				restored.Codec = def.Codec
 			default:
 				restored.Policy = def.Policy
 			}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/temporaldeployer/temporaldeployer/codec"
 	"github.com/temporaldeployer/temporaldeployer/config"
 )
 
@@ -18,7 +19,9 @@ import (
 // dir>/temporalio/temporal.toml), overridden by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 // TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH (mTLS),
 // TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_GRPC_META_*. With none
-// of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default).
+// of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default). With a
+// codec keyring (DEPLOYER_CODEC_KEYS) every payload and failure message is sealed (package codec);
+// a keyring that does not load is an error, never a connection in the clear.
 func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Options, error) {
 	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
 	if err != nil {
@@ -31,6 +34,14 @@ func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logg
 		o.Namespace = cfg.TemporalNamespace
 	}
 	o.Logger = tlog.NewStructuredLogger(log)
+	if cfg.Codec.Keys != "" {
+		ring, err := codec.LoadKeyring(cfg.Codec.Keys)
+		if err != nil {
+			return client.Options{}, err
+		}
+		o.DataConverter = codec.DataConverter(codec.New(ring))
+		o.FailureConverter = codec.FailureConverter(o.DataConverter)
+	}
 	return o, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/temporaldeployer/temporaldeployer/codec"
 	"github.com/temporaldeployer/temporaldeployer/config"
 )
 
@@ -80,6 +81,54 @@ server_name = "temporal.internal"
 			}
 			if o.HostPort != tc.hostPort || o.Namespace != tc.namespace || (o.ConnectionOptions.TLS != nil) != tc.tls || (o.Credentials != nil) != tc.apiKey {
 				t.Errorf("options %s %s tls=%v credentials=%v", o.HostPort, o.Namespace, o.ConnectionOptions.TLS != nil, o.Credentials != nil)
+			}
+		})
+	}
+}
+
+// TestClientOptionsCodec: a keyring seals every payload; one that does not load stops the client,
+// never a connection in the clear.
+func TestClientOptionsCodec(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "codec.json")
+	b, _ := codec.MarshalKeyring(codec.Key{ID: "k1", Secret: make([]byte, codec.KeySize)})
+	if err := os.WriteFile(good, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"keys":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := mapEnv{"TEMPORAL_CONFIG_FILE": filepath.Join(dir, "absent.toml")}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct{ name, keys, err string }{
+		{"no keyring: the SDK's converter", "", ""},
+		{"a keyring seals", good, ""},
+		{"a missing keyring stops the client", filepath.Join(dir, "absent.json"), "absent.json"},
+		{"an empty keyring stops the client", bad, "holds no key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.Codec.Keys = tc.keys
+			o, err := ClientOptions(cfg, env, log)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want an error naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (o.DataConverter != nil) != (tc.keys != "") || (o.FailureConverter != nil) != (tc.keys != "") {
+				t.Fatalf("converters %v %v", o.DataConverter, o.FailureConverter)
+			}
+			if o.DataConverter == nil {
+				return
+			}
+			p, err := o.DataConverter.ToPayload("models:/fraud/7")
+			if err != nil || strings.Contains(string(p.GetData()), "fraud") || string(p.Metadata[codec.MetadataKeyID]) != "k1" {
+				t.Fatalf("payload not sealed: %v %v", p, err)
 			}
 		})
 	}

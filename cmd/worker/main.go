@@ -96,6 +96,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL), "workers", cfg.Workers,
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
 		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
+	if cfg.Codec.Keys != "" {
+		log.Info("payloads sealed (AES-256-GCM) with the codec keyring", "keyring", cfg.Codec.Keys)
+	}
 	<-ctx.Done()
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())

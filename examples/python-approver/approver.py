@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from payload_codec import KeyringError, data_converter
+
 BINDING_CLAIMS = ("workflow_id", "run_id", "deployment_name", "model_name", "model_version", "environment", "action")
 
 
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     p.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
+    p.add_argument("--codec-keys", default=os.environ.get("DEPLOYER_CODEC_KEYS") or None,
+                   help="the worker's payload keyring, when it encrypts (default $DEPLOYER_CODEC_KEYS)")
     p.add_argument("--key", required=True, help="private Ed25519 JWK file")
     p.add_argument("--approver", help="your identity (the JWS sub); must own the key in the worker's policy")
     p.add_argument("--comment", default="")
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--ttl must be at least 1 second")
 
     async def run() -> dict[str, Any]:
-        client = await Client.connect(args.address, namespace=args.namespace)
+        client = await Client.connect(args.address, namespace=args.namespace, data_converter=data_converter(args.codec_keys))
         return await approve(client, args.workflow_id, key, args.approver, args.comment, args.ttl)
 
     try:
@@ -162,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     except WorkflowUpdateFailedError as e:
         print(f"error: the approve Update failed: {e.cause}", file=sys.stderr)
         return 4
+    except KeyringError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except Exception as e:  # connection, unknown workflow, ...: a plain message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 4

@@ -9,6 +9,7 @@ bash infra/scripts/bootstrap.sh || exit 1
 bash infra/cluster/build.sh || exit 1
 bash infra/scripts/postgres.sh install || exit 1
 bash infra/scripts/prometheus.sh install || exit 1
+bash infra/scripts/chromium.sh install || exit 1
 bash infra/scripts/postgres.sh start || exit 1
 trap 'bash infra/scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 export TEST_POSTGRES_URL

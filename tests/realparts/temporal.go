@@ -26,6 +26,7 @@ import (
 // Temporal is a running dev server.
 type Temporal struct {
 	Address string
+	UI      string // the Web UI's base URL (http://127.0.0.1:<port>), when started with one
 	Client  client.Client
 	srv     *testsuite.DevServer
 	opts    testsuite.DevServerOptions
@@ -33,15 +34,27 @@ type Temporal struct {
 
 // StartTemporal starts the Temporal CLI's dev server (from the project venv) with the contract's
 // search attributes, in memory, stopped when the test ends.
-func StartTemporal(t testing.TB) *Temporal { return startTemporal(t, "") }
+func StartTemporal(t testing.TB) *Temporal { return startTemporal(t, "", nil) }
+
+// StartTemporalWithUI is StartTemporal with the Web UI on uiPort, its remote codec endpoint set
+// to codecEndpoint (the UI's browser asks it to decode payloads).
+func StartTemporalWithUI(t testing.TB, uiPort int, codecEndpoint string) *Temporal {
+	return startTemporal(t, "", &webUI{port: uiPort, codec: codecEndpoint})
+}
+
+// webUI is how the dev server serves its Web UI.
+type webUI struct {
+	port  int
+	codec string
+}
 
 // StartDurableTemporal is StartTemporal keeping its state in a database file, so that Restart
 // brings back every run.
 func StartDurableTemporal(t testing.TB) *Temporal {
-	return startTemporal(t, filepath.Join(t.TempDir(), "temporal.db"))
+	return startTemporal(t, filepath.Join(t.TempDir(), "temporal.db"), nil)
 }
 
-func startTemporal(t testing.TB, dbFile string) *Temporal {
+func startTemporal(t testing.TB, dbFile string, ui *webUI) *Temporal {
 	t.Helper()
 	bin := VenvBin("temporal")
 	_, err := os.Stat(bin)
@@ -61,6 +74,11 @@ func startTemporal(t testing.TB, dbFile string) *Temporal {
 		LogLevel:         "error",
 		Stdout:           io.Discard, Stderr: io.Discard,
 	}}
+	if ui != nil {
+		tp.opts.EnableUI, tp.opts.UIPort = true, fmt.Sprint(ui.port)
+		tp.opts.ExtraArgs = []string{"--ui-codec-endpoint", ui.codec, "--ui-disable-news-fetch"}
+		tp.UI = fmt.Sprintf("http://127.0.0.1:%d", ui.port)
+	}
 	tp.start(t)
 	t.Cleanup(func() { _ = tp.srv.Stop() })
 	reapWithTest(t, fmt.Sprintf("start-dev --ip 127.0.0.1 --port %d ", port)) // also after a Restart: same port
