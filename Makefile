@@ -20,9 +20,9 @@ worker:
 # on the control plane (TestAbortLatency) and end to end from the abort signal (TestAbortEndToEnd),
 # both routers; 10,000 deployments parked in their shadow hold on one worker (TestParkedHolds).
 bench: bootstrap
-	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/ ./seal/ ./drift/ ./approval/
-	CI=true MEASURE_ABORT=1 MEASURE_PARK=1 go test -count=1 -timeout 180m -v \
-		-run 'TestAbortLatency|TestAbortEndToEnd|TestParkedHolds' ./tests/ | grep -v '^20[0-9][0-9]/'
+	go test -run '^$$' -bench . -benchtime 20x -count 1 ./tests/ ./seal/ ./drift/ ./approval/ ./codec/
+	CI=true MEASURE_ABORT=1 MEASURE_PARK=1 MEASURE_CODEC=1 go test -count=1 -timeout 180m -v \
+		-run 'TestAbortLatency|TestAbortEndToEnd|TestParkedHolds|TestCodecOverhead' ./tests/ | grep -v '^20[0-9][0-9]/'
 
 # Fuzz targets (input decoding and normalisation, names, signal payloads), FUZZTIME each (10m).
 fuzz:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -249,5 +251,35 @@ func TestHandler(t *testing.T) {
 		if resp.StatusCode != tc.want || (tc.want == http.StatusNoContent && resp.Header.Get("Access-Control-Allow-Origin") != tc.origin) {
 			t.Errorf("preflight from %s: %d %v", tc.origin, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+func TestAddKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "codec.json")
+	steps := []struct{ id, wantErr, wantNewest string }{
+		{"2026-06", "", "2026-06"},
+		{"2026-12", "", "2026-12"},
+		{"2026-06", `already holds a key "2026-06"`, "2026-12"},
+		{"bad id", "want an id", "2026-12"},
+	}
+	for _, s := range steps {
+		err := AddKey(path, s.id)
+		if (s.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), s.wantErr)) {
+			t.Fatalf("AddKey(%q) = %v, want %q", s.id, err, s.wantErr)
+		}
+		r, err := LoadKeyring(path)
+		if err != nil || r.Newest().ID != s.wantNewest {
+			t.Fatalf("after AddKey(%q): %v %v", s.id, r, err)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("keyring mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddKey(path, "2027-06"); err == nil {
+		t.Errorf("AddKey over a corrupt keyring succeeded")
 	}
 }

@@ -8,6 +8,7 @@
 package codec
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -133,4 +134,41 @@ func (r *Keyring) IDs() []string {
 		ids[i] = k.ID
 	}
 	return ids
+}
+
+// AddKey appends a new random key named id to the keyring file at path, creating it (mode 0600)
+// when absent: the key that seals from then on. Workers, clients and the codec server pick it up
+// when they restart; until all of them have it, add it to every copy before any restart.
+func AddKey(path, id string) error {
+	var keys []Key
+	if b, err := os.ReadFile(path); err == nil {
+		ring, err := ParseKeyring(b)
+		if err != nil {
+			return fmt.Errorf("codec keyring %s: %w", path, err)
+		}
+		keys = ring.keys
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("codec keyring: %w", err)
+	}
+	k := Key{ID: id, Secret: make([]byte, KeySize)}
+	if _, err := rand.Read(k.Secret); err != nil {
+		return err
+	}
+	if _, err := NewKeyring(append(keys, k)...); err != nil {
+		return err
+	}
+	for _, old := range keys {
+		if old.ID == id {
+			return fmt.Errorf("codec keyring %s already holds a key %q", path, id)
+		}
+	}
+	b, err := MarshalKeyring(append(keys, k)...)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("codec keyring: %w", err)
+	}
+	return os.Rename(tmp, path)
 }

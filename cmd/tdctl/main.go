@@ -11,6 +11,7 @@
 //	tdctl verify [-keyring FILE] [-deployment D]   recompute the ledger's chains and signatures (exit 1: a ledger
 //	                                               does not verify or is empty; 3: it could not be read)
 //	tdctl export -deployment D                     one deployment's sealed ledger as JSON lines
+//	tdctl codec-key -keyring FILE -id ID           add a new payload key (DEPLOYER_CODEC_KEYS): it seals from then on
 //
 // Exit status: 0 ok, 1 a failure (or a rejected approval), 2 bad usage.
 package main
@@ -30,7 +31,7 @@ import (
 
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"keygen": keygen, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
-	"verify": verify, "export": export,
+	"verify": verify, "export": export, "codec-key": codecKey,
 }
 
 func main() {
@@ -61,7 +62,9 @@ func usage(w io.Writer) {
   tdctl ledger [-json] [-gate G] WORKFLOW_ID
   tdctl verify [-keyring FILE] [-deployment D]
   tdctl export -deployment D
-Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, the ledger from DATABASE_URL, as the worker reads them.
+  tdctl codec-key -keyring FILE -id ID
+Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (payloads sealed with DEPLOYER_CODEC_KEYS), the ledger
+from DATABASE_URL, as the worker reads them.
 `)
 }
 
