@@ -9,58 +9,82 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log"
 	"math/big"
-	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// TLSHop is a TLS-terminating hop on loopback in front of a plaintext server (the dev server
-// cannot serve TLS itself): clients speak TLS (ALPN h2, for gRPC) to Addr, with a certificate for
-// ServerName signed by the CA in CAFile; the bytes inside go to the target as they are.
+// TLSHop is an authenticating front on loopback for a plaintext server (the dev server cannot serve
+// TLS itself), as Temporal Cloud or a self-hosted cluster's edge is: clients speak TLS (ALPN h2,
+// for gRPC) to Addr, with a certificate for ServerName signed by the CA in CAFile; they must
+// present a client certificate signed by the hop's client CA (mTLS: ClientCert/ClientKey are one)
+// and, when APIKey is set, the gRPC metadata "authorization: Bearer <APIKey>". Requests that pass
+// go on to the target over h2c; the others get gRPC status UNAUTHENTICATED.
 type TLSHop struct {
-	Addr       string
-	ServerName string
-	CAFile     string
+	Addr                  string
+	ServerName            string
+	CAFile                string
+	ClientCert, ClientKey string
+	APIKey                string
 }
 
-// StartTLSHop starts a hop to target with a CA and server certificate of its own.
-func StartTLSHop(t testing.TB, target string) *TLSHop {
+// StartTLSHop starts a hop to target with CAs and certificates of its own, asking for apiKey
+// ("" for none) besides the client certificate.
+func StartTLSHop(t testing.TB, target, apiKey string) *TLSHop {
 	t.Helper()
 	dir := t.TempDir()
-	h := &TLSHop{ServerName: "temporal.test", CAFile: filepath.Join(dir, "ca.pem")}
+	h := &TLSHop{ServerName: "temporal.test", CAFile: filepath.Join(dir, "ca.pem"), APIKey: apiKey,
+		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client.key")}
 	caKey, caCert, caDER := newCA(t)
 	writePEM(t, h.CAFile, "CERTIFICATE", caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serverKey, serverDER := issue(t, caKey, caCert, h.ServerName, x509.ExtKeyUsageServerAuth)
+	clientCAKey, clientCA, _ := newCA(t)
+	clientKey, clientDER := issue(t, clientCAKey, clientCA, "deployer-worker", x509.ExtKeyUsageClientAuth)
+	writePEM(t, h.ClientCert, "CERTIFICATE", clientDER)
+	keyDER, err := x509.MarshalECPrivateKey(clientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: h.ServerName}, DNSNames: []string{h.ServerName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	writePEM(t, h.ClientKey, "EC PRIVATE KEY", keyDER)
+	pool := x509.NewCertPool()
+	pool.AddCert(clientCA)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"},
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+		Certificates: []tls.Certificate{{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}},
+		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: pool})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	h.Addr = ln.Addr().String()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go pipe(c, target)
-		}
-	}()
+	srv := &http.Server{Handler: h.handler(target), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)} // refused handshakes are the test's point
+	t.Cleanup(func() { _ = srv.Close() })
+	go func() { _ = srv.Serve(ln) }()
 	return h
+}
+
+// handler checks the API key and passes gRPC on to target over h2c, trailers and all.
+func (h *TLSHop) handler(target string) http.Handler {
+	tr := &http.Transport{Protocols: new(http.Protocols), ForceAttemptHTTP2: true}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(&url.URL{Scheme: "http", Host: target})
+	}, Transport: tr, FlushInterval: -1}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+h.APIKey {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Grpc-Status", "16") // UNAUTHENTICATED
+			w.Header().Set("Grpc-Message", "the hop wants the API key")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
 }
 
 // NewCAFile writes the certificate of a CA that signed nothing this hop presents (a wrong CA).
@@ -92,6 +116,23 @@ func newCA(t testing.TB) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
 	return key, cert, der
 }
 
+// issue signs a leaf certificate for name with the CA.
+func issue(t testing.TB, caKey *ecdsa.PrivateKey, ca *x509.Certificate, name string, use x509.ExtKeyUsage) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{use}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, der
+}
+
 func writePEM(t testing.TB, path, kind string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
@@ -99,15 +140,3 @@ func writePEM(t testing.TB, path, kind string, der []byte) {
 	}
 }
 
-func pipe(c net.Conn, target string) {
-	defer c.Close()
-	u, err := net.Dial("tcp", target)
-	if err != nil {
-		return
-	}
-	defer u.Close()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
-	<-done
-}
