@@ -160,11 +160,11 @@ func TestDeploy(t *testing.T) {
 		errSubstr string
 	}{
 		{"staging", RoleStable, 1, []string{
-			"patch namespaces models", "patch deployments fraud-staging", "patch services fraud-staging",
+			"patch serviceaccounts temporaldeployer-model", "patch networkpolicies temporaldeployer-model-servers", "patch deployments fraud-staging", "patch services fraud-staging",
 			"patch services fraud-staging-stable", "patch horizontalpodautoscalers fraud-staging", "patch poddisruptionbudgets fraud-staging",
 		}, "http://fraud-staging.models.svc.cluster.local", ""},
 		{"production", RoleCanary, 0, []string{ // replica router: no canary pod before the first weight
-			"patch namespaces models", "patch deployments fraud-production-canary", "patch services fraud-production",
+			"patch serviceaccounts temporaldeployer-model", "patch networkpolicies temporaldeployer-model-servers", "patch deployments fraud-production-canary", "patch services fraud-production",
 			"patch services fraud-production-canary",
 		}, "http://fraud-production-canary.models.svc.cluster.local", ""},
 		{"shadow", RoleShadow, 2, nil, "", "route fraud-shadow: shadow fraud needs a traffic mirror"},
@@ -216,7 +216,8 @@ func TestDeployApplyErrors(t *testing.T) {
 		errPrefix string
 		untouched []string
 	}{
-		{"namespaces", "namespace models apply: ", []string{"deployments", "services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
+		{"serviceaccounts", "serviceaccount temporaldeployer-model.models apply: ", []string{"networkpolicies", "deployments", "services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
+		{"networkpolicies", "networkpolicy temporaldeployer-model-servers.models apply: ", []string{"deployments", "services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"deployments", "deployment fraud-staging.models apply: ", []string{"services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"services", "service fraud-staging.models apply: ", []string{"horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"horizontalpodautoscalers", "hpa fraud-staging.models apply: ", []string{"poddisruptionbudgets"}},
