@@ -151,7 +151,7 @@ func (k *Kubernetes) applyObjects(ctx context.Context, s Spec, replicas int32, r
 		return err
 	}
 	ns := k.opt.Namespace
-	if err := k.applyModelPodPolicy(ctx); err != nil { // before any pod: none runs without them
+	if err := k.checkModelPodPolicy(ctx); err != nil { // no model pod runs without them
 		return err
 	}
 	if resourceVersion != "" {

@@ -5,73 +5,51 @@ import (
 	"errors"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	k8stesting "k8s.io/client-go/testing"
 )
 
-// TestModelPodPolicy: a deploy applies the model pods' own ServiceAccount (no token) and a
-// NetworkPolicy selecting them: ingress to the server port only from what is labelled
-// model-traffic=allowed, egress only to the cluster DNS.
-func TestModelPodPolicy(t *testing.T) {
-	f := newFakeCluster(t)
-	if _, err := f.backend(t, Options{}).Deploy(context.Background(), testSpec("staging", RoleStable)); err != nil {
-		t.Fatal(err)
+// TestDeployNeedsModelPodPolicy: the backend creates no namespace (cluster-scoped rights) and runs
+// no model pod without the ServiceAccount and NetworkPolicy deploy/ gives the namespace; either
+// missing is a permanent refusal that writes nothing, a failed read is retried.
+func TestDeployNeedsModelPodPolicy(t *testing.T) {
+	policy := modelPodPolicy("models")
+	cases := []struct {
+		name      string
+		objs      []runtime.Object
+		forbidden string // the read that fails
+		refused   bool
+	}{
+		{"neither", nil, "", true},
+		{"no network policy", policy[:1], "", true},
+		{"no service account", policy[1:], "", true},
+		{"both, readable", policy, "", false},
+		{"service account unreadable", policy, "serviceaccounts", false},
 	}
-	sa, err := f.cs.CoreV1().ServiceAccounts("models").Get(context.Background(), ModelServiceAccount, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eq(t, "automountServiceAccountToken", *sa.AutomountServiceAccountToken, false)
-	np, err := f.cs.NetworkingV1().NetworkPolicies("models").Get(context.Background(), ModelNetworkPolicy, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := np.Spec
-	eq(t, "pod selector", spec.PodSelector.MatchLabels, map[string]string{LabelComponent: "model-server", LabelManagedBy: FieldManager})
-	eq(t, "policy types", spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress})
-	allowed := map[string]string{LabelModelTraffic: ModelTrafficAllowed}
-	if len(spec.Ingress) != 1 || len(spec.Ingress[0].From) != 2 || len(spec.Ingress[0].Ports) != 1 {
-		t.Fatalf("ingress = %+v; want one rule, two peers, one port", spec.Ingress)
-	}
-	in := spec.Ingress[0]
-	eq(t, "ingress from namespaces", in.From[0].NamespaceSelector.MatchLabels, allowed)
-	eq(t, "ingress from namespaces only", in.From[0].PodSelector == nil, true)
-	eq(t, "ingress from pods", in.From[1].PodSelector.MatchLabels, allowed)
-	eq(t, "ingress from this namespace's pods only", in.From[1].NamespaceSelector == nil, true)
-	eq(t, "ingress port", *in.Ports[0].Port, intstr.FromInt32(ServerPort))
-	if len(spec.Egress) != 1 || len(spec.Egress[0].To) != 1 {
-		t.Fatalf("egress = %+v; want one rule to the cluster DNS", spec.Egress)
-	}
-	eg := spec.Egress[0]
-	eq(t, "egress to namespace", eg.To[0].NamespaceSelector.MatchLabels, map[string]string{"kubernetes.io/metadata.name": "kube-system"})
-	eq(t, "egress to pods", eg.To[0].PodSelector.MatchLabels, map[string]string{"k8s-app": "kube-dns"})
-	var ports []string
-	for _, p := range eg.Ports {
-		ports = append(ports, string(*p.Protocol)+"/"+p.Port.String())
-	}
-	eq(t, "egress ports", ports, []string{string(corev1.ProtocolUDP) + "/53", string(corev1.ProtocolTCP) + "/53"})
-}
-
-// TestDeployNamespaceMissing: the backend no longer creates its namespace (cluster-scoped
-// rights); a missing one is a permanent refusal saying what to do, and nothing else is written.
-func TestDeployNamespaceMissing(t *testing.T) {
-	f := newFakeCluster(t)
-	f.cs.PrependReactor("patch", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewNotFound(corev1.Resource("namespaces"), "models")
-	})
-	_, err := f.backend(t, Options{}).Deploy(context.Background(), testSpec("staging", RoleStable))
-	var re *RefusedError
-	if !errors.As(err, &re) || re.Rule != "namespace" || !re.Permanent() {
-		t.Fatalf("Deploy = %v; want a permanent namespace refusal", err)
-	}
-	for _, a := range f.cs.Actions() {
-		if a.GetResource().Resource == "namespaces" || (a.GetVerb() == "patch" && a.GetResource().Resource != "serviceaccounts") {
-			t.Errorf("went on after the missing namespace: %s %s", a.GetVerb(), a.GetResource().Resource)
-		}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newBareFakeCluster(t, tc.objs...)
+			if tc.forbidden != "" {
+				f.fail("get", tc.forbidden)
+			}
+			_, err := f.backend(t, Options{}).Deploy(context.Background(), testSpec("staging", RoleStable))
+			var re *RefusedError
+			switch {
+			case tc.refused && (!errors.As(err, &re) || re.Rule != "model-pods" || !re.Permanent()):
+				t.Fatalf("Deploy = %v; want a permanent model-pods refusal", err)
+			case tc.forbidden != "" && (!apierrors.IsForbidden(err) || errors.As(err, &re)):
+				t.Fatalf("Deploy = %v; want the Forbidden read, retryable", err)
+			case !tc.refused && tc.forbidden == "" && err != nil:
+				t.Fatalf("Deploy: %v", err)
+			}
+			for _, a := range f.cs.Actions() {
+				if a.GetResource().Resource == "namespaces" {
+					t.Errorf("touched a namespace: %s", a.GetVerb())
+				}
+				if (tc.refused || tc.forbidden != "") && a.GetVerb() == "patch" {
+					t.Errorf("wrote %s after the refusal", a.GetResource().Resource)
+				}
+			}
+		})
 	}
 }

@@ -149,7 +149,7 @@ func TestBuild(t *testing.T) {
 			if len(c.VolumeMounts) != 1 || *c.VolumeMounts[0].Name != "tmp" || *c.VolumeMounts[0].MountPath != "/tmp" {
 				t.Errorf("volume mounts = %+v; want tmp at /tmp", c.VolumeMounts)
 			}
-			for k, v := range modelPodSelector() { // the NetworkPolicy selects every model pod
+			for k, v := range ModelPodSelector() { // the NetworkPolicy selects every model pod
 				eq(t, "network policy selects pod label "+k, tpl.Labels[k], v)
 			}
 

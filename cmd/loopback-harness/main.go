@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/temporaldeployer/temporaldeployer/deploy"
 	"github.com/temporaldeployer/temporaldeployer/harness"
 )
 
@@ -115,12 +116,13 @@ func writeAtomically(path, content string) error {
 	return os.Rename(tmp, path)
 }
 
-// ensureNamespace creates the models' namespace on the local control plane, as an operator applying
-// deploy/ would on a real cluster: the worker has no cluster-scoped rights and creates none.
+// ensureNamespace creates the models' namespace on the local control plane with the model pods'
+// ServiceAccount and NetworkPolicy, as an operator applying deploy/ would on a real cluster: the
+// worker has no cluster-scoped rights and creates none of them.
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface, name string) error {
 	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("namespace %s create: %w", name, err)
 	}
-	return nil
+	return deploy.EnsureModelPods(ctx, cs, name)
 }
