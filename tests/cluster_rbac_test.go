@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
@@ -26,8 +27,8 @@ import (
 // TestWorkerRBAC applies deploy/ (the worker's Namespaces, ServiceAccount, Role, RoleBinding,
 // ConfigMap and Deployment, as its kustomization.yaml lists them) to the real control plane, which
 // authorizes with RBAC, and acts as the worker's ServiceAccount with a token from the TokenRequest
-// API: a staging deploy and a production canary walk (apply, watch, scale, promote, remove) go
-// through with the Role alone, in a namespace enforcing the restricted Pod Security Standard; what
+// API: a staging deploy, a production canary walk (apply, watch, scale, promote, remove) and a
+// deploy routed by the Gateway API go through with the Role alone, in a namespace enforcing the restricted Pod Security Standard; what
 // the Role does not grant (the Namespace the worker used to apply, a ClusterRole, Secrets, pods,
 // deleting the namespace) is refused.
 func TestWorkerRBAC(t *testing.T) {
@@ -93,6 +94,25 @@ func TestWorkerRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("Gateway API routes with the worker's credentials", func(t *testing.T) {
+		realparts.InstallGatewayCRDs(t, e.kubeconfig)
+		realparts.EnsureGateway(t, e.kubeconfig, modelsNS, "models")
+		gw := kube.NewGatewayRouter(worker, gwclient.NewForConfigOrDie(workerConfig(t, e, workerNS)), opt, kube.ParentRef{})
+		kg, err := kube.New(worker, gw, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kg.Deploy(e.ctx, kubeSpec(t, "rbac-gw", "staging", kube.RoleStable, "1")); err != nil {
+			t.Fatalf("staging deploy with a route: %v", err)
+		}
+		if e.route("rbac-gw-staging") == nil {
+			t.Fatal("no HTTPRoute after the deploy")
+		}
+		if _, err := kg.Restore(e.ctx, "rbac-gw", "staging", nil); err != nil {
+			t.Fatalf("remove with its route: %v", err)
+		}
+	})
+
 	t.Run("what the Role does not grant is refused", func(t *testing.T) {
 		refused := map[string]error{
 			"apply the namespace": get(worker.CoreV1().Namespaces().Apply(e.ctx, corev1ac.Namespace(modelsNS),
@@ -131,6 +151,16 @@ func TestWorkerRBAC(t *testing.T) {
 // from the TokenRequest API (as the kubelet projects one into the worker's pod).
 func workerClient(t *testing.T, e *kubeEnv, ns string) kubernetes.Interface {
 	t.Helper()
+	cs, err := kubernetes.NewForConfig(workerConfig(t, e, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// workerConfig is a client configuration with a fresh token of the worker's ServiceAccount.
+func workerConfig(t *testing.T, e *kubeEnv, ns string) *rest.Config {
+	t.Helper()
 	tr, err := e.cs.CoreV1().ServiceAccounts(ns).CreateToken(e.ctx, "temporaldeployer-worker", &authv1.TokenRequest{
 		Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
 	if err != nil {
@@ -138,9 +168,5 @@ func workerClient(t *testing.T, e *kubeEnv, ns string) kubernetes.Interface {
 	}
 	cfg := rest.AnonymousClientConfig(e.cfg)
 	cfg.BearerToken = tr.Status.Token
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs
+	return cfg
 }
