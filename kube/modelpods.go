@@ -40,7 +40,8 @@ func (k *Kubernetes) checkModelPodPolicy(ctx context.Context) error {
 	switch {
 	case apierrors.IsNotFound(err):
 		return &RefusedError{Rule: "model-pods", Reason: fmt.Sprintf("namespace %s lacks the model pods' ServiceAccount %s or NetworkPolicy %s "+
-			"(or does not exist): apply deploy/ (kubectl apply -k deploy); the worker creates neither, nor the namespace", ns, ModelServiceAccount, ModelNetworkPolicy)}
+			"(or does not exist): apply deploy/namespaces.yaml and deploy/model-pods.yaml, or all of deploy/ (kubectl apply -k deploy); "+
+			"the worker creates none of them", ns, ModelServiceAccount, ModelNetworkPolicy)}
 	case err != nil:
 		return fmt.Errorf("model pod policy in %s: %w", ns, err)
 	}
