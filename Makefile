@@ -1,5 +1,5 @@
 # TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
-.PHONY: demo demo-stop test bootstrap worker bench fuzz crash-matrix postgres-start postgres-stop vet cluster cluster-stop
+.PHONY: demo demo-stop test bootstrap worker worker-image bench fuzz crash-matrix postgres-start postgres-stop vet cluster cluster-stop
 
 demo: bootstrap
 	bash infra/scripts/demo.sh
@@ -15,6 +15,12 @@ bootstrap:
 
 worker:
 	go run ./cmd/worker
+
+# The worker's OCI image, pushed by digest (prints REPOSITORY@sha256:...): make worker-image
+# REPOSITORY=registry.example.com/temporaldeployer/worker [WORKER_IMAGE_FLAGS="-insecure -tag dev"]
+worker-image:
+	@test -n "$(REPOSITORY)" || { echo "make worker-image REPOSITORY=<registry>/<path>" >&2; exit 2; }
+	go run ./cmd/worker-image -repository "$(REPOSITORY)" $(WORKER_IMAGE_FLAGS)
 
 # Benchmarks, then issue 11's measurements on the real parts (each prints its table): abort → stable
 # on the control plane (TestAbortLatency) and end to end from the abort signal (TestAbortEndToEnd),

@@ -151,8 +151,8 @@ func (k *Kubernetes) applyObjects(ctx context.Context, s Spec, replicas int32, r
 		return err
 	}
 	ns := k.opt.Namespace
-	if _, err := k.cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns), applyOpts); err != nil {
-		return fmt.Errorf("namespace %s apply: %w", ns, err)
+	if err := k.checkModelPodPolicy(ctx); err != nil { // no model pod runs without them
+		return err
 	}
 	if resourceVersion != "" {
 		o.Deployment.WithResourceVersion(resourceVersion)

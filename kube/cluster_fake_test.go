@@ -10,6 +10,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +32,21 @@ type fakeCluster struct {
 }
 
 func newFakeCluster(t *testing.T, objs ...runtime.Object) *fakeCluster {
+	t.Helper()
+	return newBareFakeCluster(t, append(modelPodPolicy("models"), objs...)...)
+}
+
+// modelPodPolicy is what deploy/ gives a models' namespace: the model pods' ServiceAccount and
+// NetworkPolicy.
+func modelPodPolicy(ns string) []runtime.Object {
+	return []runtime.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ModelServiceAccount, Namespace: ns}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: ModelNetworkPolicy, Namespace: ns}},
+	}
+}
+
+// newBareFakeCluster is newFakeCluster without the model pods' ServiceAccount and NetworkPolicy.
+func newBareFakeCluster(t *testing.T, objs ...runtime.Object) *fakeCluster {
 	t.Helper()
 	f := &fakeCluster{cs: fake.NewClientset(objs...)}
 	tr := f.cs.Tracker()
@@ -160,11 +177,11 @@ func TestDeploy(t *testing.T) {
 		errSubstr string
 	}{
 		{"staging", RoleStable, 1, []string{
-			"patch namespaces models", "patch deployments fraud-staging", "patch services fraud-staging",
+			"patch deployments fraud-staging", "patch services fraud-staging",
 			"patch services fraud-staging-stable", "patch horizontalpodautoscalers fraud-staging", "patch poddisruptionbudgets fraud-staging",
 		}, "http://fraud-staging.models.svc.cluster.local", ""},
 		{"production", RoleCanary, 0, []string{ // replica router: no canary pod before the first weight
-			"patch namespaces models", "patch deployments fraud-production-canary", "patch services fraud-production",
+			"patch deployments fraud-production-canary", "patch services fraud-production",
 			"patch services fraud-production-canary",
 		}, "http://fraud-production-canary.models.svc.cluster.local", ""},
 		{"shadow", RoleShadow, 2, nil, "", "route fraud-shadow: shadow fraud needs a traffic mirror"},
@@ -216,7 +233,6 @@ func TestDeployApplyErrors(t *testing.T) {
 		errPrefix string
 		untouched []string
 	}{
-		{"namespaces", "namespace models apply: ", []string{"deployments", "services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"deployments", "deployment fraud-staging.models apply: ", []string{"services", "horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"services", "service fraud-staging.models apply: ", []string{"horizontalpodautoscalers", "poddisruptionbudgets"}},
 		{"horizontalpodautoscalers", "hpa fraud-staging.models apply: ", []string{"poddisruptionbudgets"}},

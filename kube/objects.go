@@ -79,6 +79,9 @@ const StartupBudget = 10 * time.Minute
 
 const startupPeriod = 5 // seconds
 
+// TmpSizeLimit bounds the model server's writable /tmp (an emptyDir).
+const TmpSizeLimit = "1Gi"
+
 func podTemplate(s Spec, lbl, ann map[string]string, res corev1.ResourceList) *corev1ac.PodTemplateSpecApplyConfiguration {
 	probe := func(path string, period int32) *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath(path).WithPort(intstr.FromString("http"))).
@@ -94,9 +97,14 @@ func podTemplate(s Spec, lbl, ann map[string]string, res corev1.ResourceList) *c
 		WithStartupProbe(probe("/livez", startupPeriod).WithFailureThreshold(int32(StartupBudget/time.Second) / startupPeriod)).
 		WithLivenessProbe(probe("/livez", 10)).
 		WithSecurityContext(corev1ac.SecurityContext().WithAllowPrivilegeEscalation(false).WithRunAsNonRoot(true).
-			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+			WithReadOnlyRootFilesystem(true).WithCapabilities(corev1ac.Capabilities().WithDrop("ALL"))).
+		WithVolumeMounts(corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"))
 	return corev1ac.PodTemplateSpec().WithLabels(lbl).WithAnnotations(podAnn).WithSpec(corev1ac.PodSpec().
-		WithAutomountServiceAccountToken(false).
+		WithServiceAccountName(ModelServiceAccount).WithAutomountServiceAccountToken(false).
+		// The root filesystem is read-only: the server writes only to /tmp (BentoML's Prometheus
+		// multiprocess directory, Python's temporary files), a size-bounded emptyDir.
+		WithVolumes(corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource().
+			WithSizeLimit(resource.MustParse(TmpSizeLimit)))).
 		WithSecurityContext(corev1ac.PodSecurityContext().WithRunAsNonRoot(true).WithRunAsUser(1000).WithRunAsGroup(1000).
 			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
 		WithContainers(container))

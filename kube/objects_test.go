@@ -108,6 +108,11 @@ func TestBuild(t *testing.T) {
 
 			ps := tpl.Spec
 			eq(t, "automountServiceAccountToken", *ps.AutomountServiceAccountToken, false)
+			eq(t, "serviceAccountName", *ps.ServiceAccountName, ModelServiceAccount)
+			if len(ps.Volumes) != 1 || *ps.Volumes[0].Name != "tmp" || ps.Volumes[0].EmptyDir == nil ||
+				ps.Volumes[0].EmptyDir.SizeLimit.String() != TmpSizeLimit {
+				t.Errorf("volumes = %+v; want one size-limited emptyDir named tmp", ps.Volumes)
+			}
 			eq(t, "pod runAsNonRoot", *ps.SecurityContext.RunAsNonRoot, true)
 			eq(t, "runAsUser", *ps.SecurityContext.RunAsUser, int64(1000))
 			eq(t, "runAsGroup", *ps.SecurityContext.RunAsGroup, int64(1000))
@@ -140,6 +145,13 @@ func TestBuild(t *testing.T) {
 			eq(t, "container runAsNonRoot", *sc.RunAsNonRoot, true)
 			eq(t, "allowPrivilegeEscalation", *sc.AllowPrivilegeEscalation, false)
 			eq(t, "capabilities drop", sc.Capabilities.Drop, []corev1.Capability{"ALL"})
+			eq(t, "readOnlyRootFilesystem", *sc.ReadOnlyRootFilesystem, true)
+			if len(c.VolumeMounts) != 1 || *c.VolumeMounts[0].Name != "tmp" || *c.VolumeMounts[0].MountPath != "/tmp" {
+				t.Errorf("volume mounts = %+v; want tmp at /tmp", c.VolumeMounts)
+			}
+			for k, v := range ModelPodSelector() { // the NetworkPolicy selects every model pod
+				eq(t, "network policy selects pod label "+k, tpl.Labels[k], v)
+			}
 
 			envSel := map[string]string{LabelName: "fraud", LabelInstance: inst}
 			checkService(t, o.Service, inst, envSel)

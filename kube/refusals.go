@@ -9,7 +9,7 @@ import (
 // RefusedError is a manifest the backend will not apply, naming the rule it breaks. Permanent:
 // retrying cannot help.
 type RefusedError struct {
-	Rule   string // R2 (credentials), R5 (digest pinning), resources
+	Rule   string // R2 (credentials), R5 (digest pinning), resources, model-pods
 	Reason string
 }
 

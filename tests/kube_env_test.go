@@ -20,6 +20,7 @@ import (
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/deploy"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/rules"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
@@ -77,6 +78,9 @@ func newKubeEnv(t *testing.T, prefix string, timeout time.Duration) *kubeEnv {
 	t.Cleanup(func() {
 		_ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
+	if err := deploy.EnsureModelPods(ctx, cs, ns.Name); err != nil { // as deploy/ gives a models' namespace
+		t.Fatal(err)
+	}
 	return &kubeEnv{t: t, kubeconfig: kc, cfg: cfg, cs: cs, gw: gw, ns: ns.Name, ctx: ctx}
 }
 

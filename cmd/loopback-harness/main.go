@@ -20,9 +20,13 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/temporaldeployer/temporaldeployer/deploy"
 	"github.com/temporaldeployer/temporaldeployer/harness"
 )
 
@@ -62,6 +66,11 @@ func run(log *slog.Logger) error {
 	rc.QPS, rc.Burst = 50, 100
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
+		return err
+	}
+	ctxNS, cancelNS := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelNS()
+	if err := ensureNamespace(ctxNS, cs, *namespace); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -105,4 +114,15 @@ func writeAtomically(path, content string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// ensureNamespace creates the models' namespace on the local control plane with the model pods'
+// ServiceAccount and NetworkPolicy, as an operator applying deploy/ would on a real cluster: the
+// worker has no cluster-scoped rights and creates none of them.
+func ensureNamespace(ctx context.Context, cs kubernetes.Interface, name string) error {
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("namespace %s create: %w", name, err)
+	}
+	return deploy.EnsureModelPods(ctx, cs, name)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +48,26 @@ func TestNewPackager(t *testing.T) {
 		if p, err := newPackager(c, log); err == nil || !strings.Contains(err.Error(), "packager") {
 			t.Errorf("case %d: %v, %v; want a packager configuration error", i, p, err)
 		}
+	}
+}
+
+// TestNoHarnessInWorker: the loopback harness and the test helpers are not linked into the worker,
+// so no environment variable can switch them on in production (the harness is its own binary,
+// cmd/loopback-harness; DEPLOYER_ENDPOINTS=loopback-harness is refused by config).
+func TestNoHarnessInWorker(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const module = "github.com/temporaldeployer/temporaldeployer/"
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, banned := range []string{"harness", "tests", "cmd/loopback-harness", "cmd/parked-holds-harness"} {
+			if pkg == module+banned || strings.HasPrefix(pkg, module+banned+"/") {
+				t.Errorf("the worker links %s", pkg)
+			}
+		}
+	}
+	if !strings.Contains(string(out), module+"kube") {
+		t.Fatalf("go list -deps lists no %skube: the check reads the wrong graph\n%s", module, out)
 	}
 }
