@@ -91,8 +91,8 @@ var (
 	// bearer is a bearer credential in running text.
 	bearer = regexp.MustCompile(`(?i)\b(bearer\s+)([A-Za-z0-9._~+/-]+=*)`)
 	authScheme = regexp.MustCompile(`(?i)^(basic|bearer|token|digest|negotiate)$`)
-	// pair is key=value or key: value, the key's name saying it is a secret.
-	pair = regexp.MustCompile(`([A-Za-z0-9_.-]+)(=|["']?\s*:\s*["']?)([^\s&"',;/][^\s&"',;]*)`)
+	// pair is key=value, key: value or "key":"value", the key's name saying it is a secret.
+	pair = regexp.MustCompile(`([A-Za-z0-9_.-]+)(=|["']?:\s+["']?|["']:["']?)([^\s&"',;/][^\s&"',;]*)`)
 )
 
 // Text returns s with secrets hidden: the userinfo of every URL in it, Authorization and bearer

@@ -53,6 +53,8 @@ func TestText(t *testing.T) {
 		{name: "presigned url in an error",
 			in:   `GET https://b.s3.amazonaws.com/blob?X-Amz-Security-Token=FQoG&X-Amz-Signature=9f8e: 403`,
 			want: `GET https://b.s3.amazonaws.com/blob?X-Amz-Security-Token=xxxxx&X-Amz-Signature=xxxxx: 403`},
+		{name: "compact json", in: `{"token":"abc123","name":"m"}`, want: `{"token":"xxxxx","name":"m"}`},
+		{name: "opaque url", in: "sqlite::memory:?password=Pw9secret", want: "sqlite::memory:?password=xxxxx"},
 		{name: "json password", in: `{"password": "hunter22", "user": "bob"}`, want: `{"password": "xxxxx", "user": "bob"}`},
 		{name: "registered secret anywhere", in: "mlflow said: bad credentials s3cr3t-value for alice",
 			secrets: []string{"s3cr3t-value", "", "ab"}, want: "mlflow said: bad credentials xxxxx for alice"},

@@ -18,8 +18,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/metrics"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/registry"
-	"github.com/temporaldeployer/temporaldeployer/store"
 	"go.temporal.io/sdk/contrib/envconfig"
 )
 
@@ -45,7 +45,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI)
+	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(mlflowAuth(cfg)))
 	if err != nil {
 		return fmt.Errorf("mlflow registry: %w", err)
 	}
@@ -93,9 +93,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
-		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL), "workers", cfg.Workers,
+		"namespace", cfg.TemporalNamespace, "mlflow", redact.URL(cfg.MLflowTrackingURI), "mlflow_auth", cfg.MLflowAuth.String(), "database", redact.URL(cfg.DatabaseURL), "workers", cfg.Workers,
 		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
-		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
+		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL))
 	<-ctx.Done()
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
@@ -110,7 +110,7 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, nil
 	}
 	b, err := packaging.NewBentoML(packaging.BentoMLConfig{
-		TrackingURI: cfg.MLflowTrackingURI, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
+		TrackingURI: cfg.MLflowTrackingURI, MLflowAuth: mlflowAuth(cfg), Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
 		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome,
 		Attempts: p.PushAttempts, Backoff: p.PushBackoff, BuildTimeout: p.BuildTimeout, Log: log,
 	})
@@ -118,6 +118,12 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, fmt.Errorf("packager: %w", err)
 	}
 	return b, nil
+}
+
+// mlflowAuth is the worker's MLflow credentials for the registry client and the bento build.
+func mlflowAuth(cfg config.Config) registry.Auth {
+	a := cfg.MLflowAuth
+	return registry.Auth{Token: a.Token, Username: a.Username, Password: a.Password}
 }
 
 func newLogger(level string) *slog.Logger {
