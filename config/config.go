@@ -11,6 +11,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/approval"
 	"github.com/temporaldeployer/temporaldeployer/governance"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 )
 
@@ -22,9 +23,9 @@ type Config struct {
 	// MLflowAuth (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD;
 	// default none) authenticates the registry client and the bento build to MLflow. Never logged:
 	// it prints as its kind only (config/secrets.go).
-	MLflowAuth MLflowAuth
-	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
-	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	MLflowAuth  mlflowauth.Credentials
+	DatabaseURL string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
+	LogLevel    string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
 	// LedgerKey (DEPLOYER_LEDGER_KEY, default .cache/ledger/worker.jwk) is the worker's Ed25519
 	// signing key (a private JWK; in a cluster a mounted Secret) that seals every evidence-ledger
 	// entry. When the file is absent the worker creates it. LedgerKeyring (DEPLOYER_LEDGER_KEYRING,

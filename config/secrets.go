@@ -5,36 +5,15 @@ import (
 	"net/url"
 
 	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
-
-// MLflowAuth is how the worker authenticates to MLflow (registry.Auth, which cmd/worker builds
-// from it). It prints as its kind only, never a credential.
-type MLflowAuth struct {
-	Token    string // MLFLOW_TRACKING_TOKEN: a bearer token
-	Username string // MLFLOW_TRACKING_USERNAME: basic auth, with Password
-	Password string // MLFLOW_TRACKING_PASSWORD
-}
-
-// String names the kind of auth, never a credential (%v and %+v of a Config show this).
-func (a MLflowAuth) String() string {
-	switch {
-	case a.Token != "":
-		return "bearer token"
-	case a.Username != "":
-		return "basic auth as " + a.Username
-	}
-	return "none"
-}
-
-// GoString is String, so %#v hides the credentials too.
-func (a MLflowAuth) GoString() string { return "config.MLflowAuth(" + a.String() + ")" }
 
 // mlflowAuth reads MLflow's own variables: MLFLOW_TRACKING_TOKEN (bearer) or
 // MLFLOW_TRACKING_USERNAME with MLFLOW_TRACKING_PASSWORD (basic auth).
-func (r *reader) mlflowAuth(dst *MLflowAuth) {
-	r.str("MLFLOW_TRACKING_TOKEN", &dst.Token)
-	r.str("MLFLOW_TRACKING_USERNAME", &dst.Username)
-	r.str("MLFLOW_TRACKING_PASSWORD", &dst.Password)
+func (r *reader) mlflowAuth(dst *mlflowauth.Credentials) {
+	r.str(mlflowauth.EnvToken, &dst.Token)
+	r.str(mlflowauth.EnvUsername, &dst.Username)
+	r.str(mlflowauth.EnvPassword, &dst.Password)
 }
 
 // validateMLflow refuses credentials in MLFLOW_TRACKING_URI (it is logged, passed on command

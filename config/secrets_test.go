@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 // TestLoadMLflowAuth: MLflow's own variables give the auth; credentials in MLFLOW_TRACKING_URI and
@@ -13,13 +15,13 @@ func TestLoadMLflowAuth(t *testing.T) {
 	tests := []struct {
 		name    string
 		vars    map[string]string
-		want    MLflowAuth
+		want    mlflowauth.Credentials
 		wantErr []string // all in the error; "" cases load
 	}{
-		{name: "none", want: MLflowAuth{}},
-		{name: "token", vars: map[string]string{"MLFLOW_TRACKING_TOKEN": secret}, want: MLflowAuth{Token: secret}},
+		{name: "none", want: mlflowauth.Credentials{}},
+		{name: "token", vars: map[string]string{"MLFLOW_TRACKING_TOKEN": secret}, want: mlflowauth.Credentials{Token: secret}},
 		{name: "basic", vars: map[string]string{"MLFLOW_TRACKING_USERNAME": "deployer", "MLFLOW_TRACKING_PASSWORD": secret},
-			want: MLflowAuth{Username: "deployer", Password: secret}},
+			want: mlflowauth.Credentials{Username: "deployer", Password: secret}},
 		{name: "password in the URI", vars: map[string]string{"MLFLOW_TRACKING_URI": "https://deployer:" + secret + "@mlflow.internal"},
 			wantErr: []string{"MLFLOW_TRACKING_URI", "carries credentials", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}},
 		{name: "token as the URI's user", vars: map[string]string{"MLFLOW_TRACKING_URI": "https://" + secret + "@mlflow.internal"},

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/temporaldeployer/temporaldeployer/redact"
-	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 var _ Packager = (*BentoML)(nil)
@@ -31,17 +31,17 @@ var _ Packager = (*BentoML)(nil)
 type BentoMLConfig struct {
 	TrackingURI string // MLflow tracking server, e.g. http://127.0.0.1:5000. Required; no credentials in it.
 	// MLflowAuth is passed to the build script in MLflow's own variables; never logged.
-	MLflowAuth registry.Auth
-	Repository  string // OCI repository the images go to, e.g. 127.0.0.1:5001/models. Required.
+	MLflowAuth mlflowauth.Credentials
+	Repository string // OCI repository the images go to, e.g. 127.0.0.1:5001/models. Required.
 	// BaseImage is the image the bento layer goes on top of, pulled from its registry, e.g. a
 	// BentoML runtime image. Defaults to none: the image is the bento layer alone.
 	BaseImage string
 	// Insecure allows plain HTTP to the registries (DEPLOYER_OCI_INSECURE). Without it every
 	// http:// request is refused, loopback and RFC 1918 hosts included (RegistryTransport).
 	Insecure bool
-	Python    string // an interpreter with bentoml and mlflow. Defaults to .cache/venv/bin/python.
-	Script    string // the bento build script. Defaults to infra/bento/package.py.
-	Home      string // BENTOML_HOME, the model and bento store. Defaults to .cache/bentoml; created.
+	Python   string // an interpreter with bentoml and mlflow. Defaults to .cache/venv/bin/python.
+	Script   string // the bento build script. Defaults to infra/bento/package.py.
+	Home     string // BENTOML_HOME, the model and bento store. Defaults to .cache/bentoml; created.
 	// Keychain finds registry credentials. Defaults to authn.DefaultKeychain (docker config).
 	Keychain  authn.Keychain
 	Transport http.RoundTripper // Defaults to remote.DefaultTransport.

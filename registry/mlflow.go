@@ -12,6 +12,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 // Version tags the deployer keeps on MLflow model versions. Stages are deprecated since MLflow
@@ -40,7 +41,7 @@ type MLflow struct {
 	base     string // the server's base URL, no trailing slash
 	api      string // base URL + /api/2.0/mlflow
 	client   *http.Client
-	auth     Auth
+	auth     mlflowauth.Credentials
 	attempts int
 	backoff  time.Duration
 	now      func() time.Time

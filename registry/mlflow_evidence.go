@@ -158,7 +158,7 @@ func (m *MLflow) artifactText(ctx context.Context, target, path string) (text st
 		if err != nil {
 			return fmt.Errorf("build %s request: %w", op, err)
 		}
-		m.auth.apply(req)
+		m.auth.Apply(req)
 		resp, err := m.client.Do(req)
 		if err != nil {
 			return &transportError{fmt.Errorf("GET %s: %w", op, err)}

@@ -87,7 +87,7 @@ func (m *MLflow) once(ctx context.Context, op, method string, q url.Values, in, 
 		return fmt.Errorf("build %s request: %w", op, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	m.auth.apply(req)
+	m.auth.Apply(req)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -45,7 +45,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(mlflowAuth(cfg)))
+	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(cfg.MLflowAuth))
 	if err != nil {
 		return fmt.Errorf("mlflow registry: %w", err)
 	}
@@ -110,7 +110,7 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, nil
 	}
 	b, err := packaging.NewBentoML(packaging.BentoMLConfig{
-		TrackingURI: cfg.MLflowTrackingURI, MLflowAuth: mlflowAuth(cfg), Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
+		TrackingURI: cfg.MLflowTrackingURI, MLflowAuth: cfg.MLflowAuth, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
 		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome,
 		Attempts: p.PushAttempts, Backoff: p.PushBackoff, BuildTimeout: p.BuildTimeout, Log: log,
 	})
@@ -118,12 +118,6 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, fmt.Errorf("packager: %w", err)
 	}
 	return b, nil
-}
-
-// mlflowAuth is the worker's MLflow credentials for the registry client and the bento build.
-func mlflowAuth(cfg config.Config) registry.Auth {
-	a := cfg.MLflowAuth
-	return registry.Auth{Token: a.Token, Username: a.Username, Password: a.Password}
 }
 
 func newLogger(level string) *slog.Logger {
