@@ -102,10 +102,12 @@ func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, 
 }
 
 // buildEnvPassed are the worker's variables the build script gets as they are: where programs
-// and the home and temp directories are, the locale, and the CA bundles for an https MLflow.
+// and the home and temp directories are, the locale, and how to reach MLflow as the worker does
+// (CA bundles, proxies).
 // Nothing else of the worker's environment reaches it (DATABASE_URL, cloud credentials, tokens).
 var buildEnvPassed = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR",
-	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+	"MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
 
 // scriptEnv is the build script's whole environment, explicit and minimal: buildEnvPassed from
 // the worker's (getenv), BentoML's store, MLflow's URI and auth, no usage tracking. MLflow's
