@@ -23,7 +23,7 @@ func (h *HTTP) infer(ctx context.Context, t Target, inf *InferenceResult) error 
 		}
 		inf.OK, inf.Error = err == nil, ""
 		if err != nil {
-			inf.Error = fmt.Sprintf("POST %s (%d rows): %v", t.PredictURL, inf.RowsSent, err)
+			inf.Error = redact.Text(fmt.Sprintf("POST %s (%d rows): %v", t.PredictURL, inf.RowsSent, err)) // to history and the ledger
 		}
 		return inf.OK
 	})
