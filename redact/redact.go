@@ -83,13 +83,13 @@ func query(raw string) string {
 
 var (
 	// keyWord matches the names of parameters and headers that carry a secret.
-	keyWord = regexp.MustCompile(`(?i)(token|secret|passw(or)?d|^pwd$|signature|credential|api[_-]?key|access[_-]?key|^sig$|^key$|^auth$|authorization|session)`)
+	keyWord = regexp.MustCompile(`(?i)(token|secret|passw(or)?d|^pwd$|signature|credential|api[_-]?key|access[_-]?key|^sig$|(^|[_.-])key$|^auth$|authorization|session)`)
 	// userinfo is a URL's scheme://user:password@ or scheme://token@ anywhere in a text.
 	userinfo = regexp.MustCompile(`\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@"'<>]+)@`)
 	// authHeader is an Authorization header (or a key named like one) with its scheme and value.
 	authHeader = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)((?:basic|bearer|token|digest|negotiate)\s+)?[^\s"',;]+`)
 	// bearer is a bearer credential in running text.
-	bearer = regexp.MustCompile(`(?i)\b(bearer\s+)([A-Za-z0-9._~+/-]+=*)`)
+	bearer     = regexp.MustCompile(`(?i)\b(bearer\s+)([A-Za-z0-9._~+/-]+=*)`)
 	authScheme = regexp.MustCompile(`(?i)^(basic|bearer|token|digest|negotiate)$`)
 	// pair is key=value, key: value or "key":"value", the key's name saying it is a secret.
 	pair = regexp.MustCompile(`([A-Za-z0-9_.-]+)(=|["']?:\s+["']?|["']:["']?)([^\s&"',;/][^\s&"',;]*)`)

@@ -17,6 +17,8 @@ func TestURL(t *testing.T) {
 		{"https://s3.example.com/b/o?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc123&part=2",
 			"https://s3.example.com/b/o?X-Amz-Credential=xxxxx&X-Amz-Signature=xxxxx&part=2"},
 		{"https://h/p?access_token=t0k&name=m", "https://h/p?access_token=xxxxx&name=m"},
+		{"postgres://db/td?sslmode=require&password=pw", "postgres://db/td?sslmode=require&password=xxxxx"},
+		{"file:td.db?_pragma_key=k3y&_busy_timeout=1", "file:td.db?_pragma_key=xxxxx&_busy_timeout=1"},
 		{"https://acct.blob.core.windows.net/c/b?sv=2021&sig=abc%2Bdef", "https://acct.blob.core.windows.net/c/b?sv=2021&sig=xxxxx"},
 		// does not parse (a bad escape in the password): still redacted
 		{"postgres://deployer:p%zzword@db/td", "postgres://deployer:xxxxx@db/td"},
