@@ -17,15 +17,12 @@ import (
 
 // Config is the worker's configuration.
 type Config struct {
-	TemporalAddress   string // TEMPORAL_ADDRESS, default 127.0.0.1:7233
-	TemporalNamespace string // TEMPORAL_NAMESPACE, default "default"
-	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000; credentials in it are refused
-	// MLflowAuth (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD;
-	// default none) authenticates the registry client and the bento build to MLflow. Never logged:
-	// it prints as its kind only (config/secrets.go).
-	MLflowAuth  mlflowauth.Credentials
-	DatabaseURL string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
-	LogLevel    string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	TemporalAddress   string                 // TEMPORAL_ADDRESS, default 127.0.0.1:7233
+	TemporalNamespace string                 // TEMPORAL_NAMESPACE, default "default"
+	MLflowTrackingURI string                 // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000; credentials in it are refused
+	MLflowAuth        mlflowauth.Credentials // MLflow's MLFLOW_TRACKING_TOKEN or _USERNAME/_PASSWORD (config/secrets.go)
+	DatabaseURL       string                 // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
+	LogLevel          string                 // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
 	// LedgerKey (DEPLOYER_LEDGER_KEY, default .cache/ledger/worker.jwk) is the worker's Ed25519
 	// signing key (a private JWK; in a cluster a mounted Secret) that seals every evidence-ledger
 	// entry. When the file is absent the worker creates it. LedgerKeyring (DEPLOYER_LEDGER_KEYRING,
