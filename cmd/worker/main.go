@@ -92,15 +92,23 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
-		"namespace", cfg.TemporalNamespace, "mlflow", redact.URL(cfg.MLflowTrackingURI), "mlflow_auth", cfg.MLflowAuth.String(), "database", redact.URL(cfg.DatabaseURL), "workers", cfg.Workers,
-		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
-		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL))
+	log.Info("worker started", startAttrs(cfg, acts.Packager != nil, acts.Cluster != nil)...)
 	<-ctx.Done()
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
 	w.Stop()
 	return nil
+}
+
+// startAttrs are the start log's fields: what the worker reaches, every URL redacted, credentials
+// only by kind.
+func startAttrs(cfg config.Config, packager, cluster bool) []any {
+	return []any{"task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
+		"mlflow", redact.URL(cfg.MLflowTrackingURI), "mlflow_auth", cfg.MLflowAuth.String(),
+		"database", redact.URL(cfg.DatabaseURL), "workers", cfg.Workers,
+		"packager", packager, "oci_repository", cfg.Packaging.OCIRepository, "oci_insecure", cfg.Packaging.OCIInsecure,
+		"cluster", cluster, "router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints,
+		"metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL)}
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
