@@ -45,6 +45,7 @@ var scriptKinds = map[string]ErrorKind{
 	"unsupported_flavour": KindUnsupportedFlavour,
 	"invalid_argument":    KindInvalidRequest,
 	"mlflow_unavailable":  KindMLflowUnavailable,
+	"mlflow_denied":       KindMLflowDenied,
 	"build_failed":        KindBuildFailed,
 }
 

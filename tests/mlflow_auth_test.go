@@ -77,8 +77,8 @@ func TestMLflowBasicAuth(t *testing.T) {
 		ExperimentID: logged.ExperimentID, BentoTag: "e2i_" + logged.ExperimentID + "_model:v" + v.Version}
 
 	_, err = packager(mlflowauth.Credentials{Username: creds.Username, Password: "wrong-" + password}).Package(ctx, req)
-	if err == nil {
-		t.Fatal("a build with a wrong MLflow password succeeded")
+	if packaging.KindOf(err) != packaging.KindMLflowDenied {
+		t.Fatalf("a build with a wrong MLflow password: %v, want a permanent MLflowDenied", err)
 	}
 	if strings.Contains(err.Error(), password) {
 		t.Fatalf("the password is in the build's error: %v", err)
