@@ -31,7 +31,7 @@ func (a *Activities) PackageModel(ctx context.Context, r packaging.Request) (pac
 }
 
 // packagingError maps a packaging failure: permanent ones (the model URI does not resolve, an
-// unsupported flavour, a refused push) are non-retryable with a contract type; the rest are
+// unsupported flavour, MLflow refusing the credentials, a refused push) are non-retryable with a contract type; the rest are
 // returned as-is for Temporal to retry.
 func packagingError(op string, err error) error {
 	var pe *packaging.Error
@@ -46,6 +46,8 @@ func packagingError(op string, err error) error {
 		errType = contract.ErrUnsupportedModel
 	case packaging.KindInvalidRequest:
 		errType = contract.ErrInvalidInput
+	case packaging.KindMLflowDenied:
+		errType = contract.ErrRegistryRejected // the model registry refused the worker's credentials
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", op, err), errType, err)
 }

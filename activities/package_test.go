@@ -37,6 +37,7 @@ func TestPackageModelErrors(t *testing.T) {
 		{perm(packaging.KindInvalidRequest), contract.ErrInvalidInput, true},
 		{perm(packaging.KindRegistryUnavailable), "", false},
 		{perm(packaging.KindMLflowUnavailable), "", false},
+		{perm(packaging.KindMLflowDenied), contract.ErrRegistryRejected, true},
 		{perm(packaging.KindBuildFailed), "", false},
 		{errors.New("something else"), "", false},
 	}

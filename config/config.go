@@ -11,16 +11,18 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/approval"
 	"github.com/temporaldeployer/temporaldeployer/governance"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 )
 
 // Config is the worker's configuration.
 type Config struct {
-	TemporalAddress   string // TEMPORAL_ADDRESS, default 127.0.0.1:7233
-	TemporalNamespace string // TEMPORAL_NAMESPACE, default "default"
-	MLflowTrackingURI string // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000
-	DatabaseURL       string // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
-	LogLevel          string // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
+	TemporalAddress   string                 // TEMPORAL_ADDRESS, default 127.0.0.1:7233
+	TemporalNamespace string                 // TEMPORAL_NAMESPACE, default "default"
+	MLflowTrackingURI string                 // MLFLOW_TRACKING_URI, default http://127.0.0.1:5000; credentials in it are refused
+	MLflowAuth        mlflowauth.Credentials // MLflow's MLFLOW_TRACKING_TOKEN or _USERNAME/_PASSWORD (config/secrets.go)
+	DatabaseURL       string                 // DATABASE_URL: a SQLite path (default .cache/deployer.db) or postgres:// URL
+	LogLevel          string                 // DEPLOYER_LOG_LEVEL: debug | info | warn | error, default info
 	// LedgerKey (DEPLOYER_LEDGER_KEY, default .cache/ledger/worker.jwk) is the worker's Ed25519
 	// signing key (a private JWK; in a cluster a mounted Secret) that seals every evidence-ledger
 	// entry. When the file is absent the worker creates it. LedgerKeyring (DEPLOYER_LEDGER_KEYRING,
@@ -195,6 +197,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("TEMPORAL_ADDRESS", &c.TemporalAddress)
 	r.str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
 	r.str("MLFLOW_TRACKING_URI", &c.MLflowTrackingURI)
+	r.mlflowAuth(&c.MLflowAuth)
 	r.str("DATABASE_URL", &c.DatabaseURL)
 	r.str("DEPLOYER_LEDGER_KEY", &c.LedgerKey)
 	if r.getenv("DEPLOYER_LEDGER_KEYRING") == "" && r.getenv("DEPLOYER_LEDGER_KEY") != "" {
@@ -288,6 +291,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
+	}
+	if err := c.validateMLflow(); err != nil {
+		return err
 	}
 	if err := validateSchemes(c.Policy.ModelURISchemes); err != nil {
 		return err

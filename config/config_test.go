@@ -95,6 +95,7 @@ func overrides() []override {
 		{"TEMPORAL_ADDRESS", "temporal.internal:7233", func(c Config) any { return c.TemporalAddress }, "temporal.internal:7233"},
 		{"TEMPORAL_NAMESPACE", "ml-prod", func(c Config) any { return c.TemporalNamespace }, "ml-prod"},
 		{"MLFLOW_TRACKING_URI", "https://mlflow.internal", func(c Config) any { return c.MLflowTrackingURI }, "https://mlflow.internal"},
+		{"MLFLOW_TRACKING_TOKEN", "tok-123", func(c Config) any { return c.MLflowAuth.Token }, "tok-123"},
 		{"DATABASE_URL", "postgres://u@db/deployer", func(c Config) any { return c.DatabaseURL }, "postgres://u@db/deployer"},
 		{"DEPLOYER_LEDGER_KEY", "/secrets/ledger.jwk", func(c Config) any { return c.LedgerKey }, "/secrets/ledger.jwk"},
 		{"DEPLOYER_LEDGER_KEYRING", "/etc/keyring.json", func(c Config) any { return c.LedgerKeyring }, "/etc/keyring.json"},
@@ -172,8 +173,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 64 {
-		t.Fatalf("%d variables covered, want all 64", len(cases))
+	if len(cases) != 65 { // and the MLflow basic-auth pair, which goes together: TestLoadMLflowAuth
+		t.Fatalf("%d variables covered, want all 65", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -194,6 +195,8 @@ func TestLoadOverrides(t *testing.T) {
 				restored.TemporalNamespace = def.TemporalNamespace
 			case "MLFLOW_TRACKING_URI":
 				restored.MLflowTrackingURI = def.MLflowTrackingURI
+			case "MLFLOW_TRACKING_TOKEN":
+				restored.MLflowAuth = def.MLflowAuth
 			case "DATABASE_URL":
 				restored.DatabaseURL = def.DatabaseURL
 			case "DEPLOYER_LEDGER_KEY", "DEPLOYER_LEDGER_KEYRING":

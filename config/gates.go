@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 // EvidencePolicy says which shadow evidence the Production rung accepts and how the shadow hold
@@ -110,7 +112,7 @@ func (c Config) validateGates() error {
 	}
 	if m.Kind == "prometheus" {
 		if u, err := url.Parse(m.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("DEPLOYER_PROMETHEUS_URL=%q is not an http(s) URL", m.URL)
+			return fmt.Errorf("DEPLOYER_PROMETHEUS_URL=%q is not an http(s) URL", redact.URL(m.URL))
 		}
 	}
 	return nil

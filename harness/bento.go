@@ -69,7 +69,8 @@ func (l *bentos) pullBento(ctx context.Context, image, work string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w", image, err)
 	}
-	img, err := remote.Image(ref, remote.WithContext(ctx))
+	img, err := remote.Image(ref, remote.WithContext(ctx),
+		remote.WithTransport(packaging.RegistryTransport(remote.DefaultTransport, l.Insecure)))
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", image, err)
 	}

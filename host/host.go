@@ -20,6 +20,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/workflows"
@@ -61,7 +62,7 @@ const heartbeatThrottle = time.Second
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.SQL, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", store.Redact(cfg.DatabaseURL), err)
+		return nil, fmt.Errorf("open store %s: %w", redact.URL(cfg.DatabaseURL), err)
 	}
 	key, created, err := seal.LoadOrCreateKey(cfg.LedgerKey, cfg.LedgerKeyring)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/rules"
 )
 
@@ -72,13 +73,13 @@ func (cfg Config) validate() (Config, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return cfg, configError("url", "%q: %v", cfg.URL, err)
+		return cfg, configError("url", "%q: %v", redact.URL(cfg.URL), redact.Error(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, configError("url", "%q: want an absolute http:// or https:// URL with a host", cfg.URL)
+		return cfg, configError("url", "%q: want an absolute http:// or https:// URL with a host", redact.URL(cfg.URL))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return cfg, configError("url", "%q: want a base URL without query or fragment", cfg.URL)
+		return cfg, configError("url", "%q: want a base URL without query or fragment", redact.URL(cfg.URL))
 	}
 	switch {
 	case cfg.Timeout < 0:

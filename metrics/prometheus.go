@@ -15,6 +15,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/rules"
 )
 
@@ -74,9 +75,9 @@ func NewPrometheus(cfg Config) (*Prometheus, error) {
 	}
 	client, err := api.NewClient(api.Config{Address: cfg.URL})
 	if err != nil {
-		return nil, configError("url", "%q: %v", cfg.URL, err)
+		return nil, configError("url", "%q: %v", redact.URL(cfg.URL), redact.Error(err))
 	}
-	return newPrometheus(v1.NewAPI(client), cfg.URL, cfg.Timeout), nil
+	return newPrometheus(v1.NewAPI(client), redact.URL(cfg.URL), cfg.Timeout), nil // url: for messages
 }
 
 func newPrometheus(a queryAPI, url string, timeout time.Duration) *Prometheus {

@@ -19,6 +19,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 var _ Packager = (*BentoML)(nil)
@@ -26,15 +29,19 @@ var _ Packager = (*BentoML)(nil)
 // BentoMLConfig configures the BentoML packager. Relative paths are taken from the working
 // directory at NewBentoML.
 type BentoMLConfig struct {
-	TrackingURI string // MLflow tracking server, e.g. http://127.0.0.1:5000. Required.
-	Repository  string // OCI repository the images go to, e.g. 127.0.0.1:5001/models. Required.
+	TrackingURI string // MLflow tracking server, e.g. http://127.0.0.1:5000. Required; no credentials in it.
+	// MLflowAuth is passed to the build script in MLflow's own variables; never logged.
+	MLflowAuth mlflowauth.Credentials
+	Repository string // OCI repository the images go to, e.g. 127.0.0.1:5001/models. Required.
 	// BaseImage is the image the bento layer goes on top of, pulled from its registry, e.g. a
 	// BentoML runtime image. Defaults to none: the image is the bento layer alone.
 	BaseImage string
-	Insecure  bool   // plain HTTP to the registries. Loopback and RFC 1918 hosts use it anyway.
-	Python    string // an interpreter with bentoml and mlflow. Defaults to .cache/venv/bin/python.
-	Script    string // the bento build script. Defaults to infra/bento/package.py.
-	Home      string // BENTOML_HOME, the model and bento store. Defaults to .cache/bentoml; created.
+	// Insecure allows plain HTTP to the registries (DEPLOYER_OCI_INSECURE). Without it every
+	// http:// request is refused, loopback and RFC 1918 hosts included (RegistryTransport).
+	Insecure bool
+	Python   string // an interpreter with bentoml and mlflow. Defaults to .cache/venv/bin/python.
+	Script   string // the bento build script. Defaults to infra/bento/package.py.
+	Home     string // BENTOML_HOME, the model and bento store. Defaults to .cache/bentoml; created.
 	// Keychain finds registry credentials. Defaults to authn.DefaultKeychain (docker config).
 	Keychain  authn.Keychain
 	Transport http.RoundTripper // Defaults to remote.DefaultTransport.
@@ -68,6 +75,9 @@ func NewBentoML(cfg BentoMLConfig) (*BentoML, error) {
 	switch {
 	case cfg.TrackingURI == "":
 		return nil, fmt.Errorf("bentoml packager: no MLflow tracking URI")
+	case redact.URL(cfg.TrackingURI) != cfg.TrackingURI:
+		return nil, fmt.Errorf("bentoml packager: MLflow tracking URI %s carries credentials; give them as MLflowAuth "+
+			"(MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)", redact.URL(cfg.TrackingURI))
 	case cfg.Repository == "":
 		return nil, fmt.Errorf("bentoml packager: no OCI repository")
 	case cfg.Attempts < 1:
@@ -138,6 +148,9 @@ func executable(path string) error {
 	}
 	return nil
 }
+
+// secrets are the values no error or log line of the packager may show.
+func (b *BentoML) secrets() []string { return b.cfg.MLflowAuth.Secrets() }
 
 // Home returns BENTOML_HOME, where the bentos are kept (`bentoml serve <tag>` finds them there).
 func (b *BentoML) Home() string { return b.cfg.Home }

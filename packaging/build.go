@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 // built is what the build script (infra/bento/package.py) reports on its last stdout line.
@@ -43,18 +45,19 @@ var scriptKinds = map[string]ErrorKind{
 	"unsupported_flavour": KindUnsupportedFlavour,
 	"invalid_argument":    KindInvalidRequest,
 	"mlflow_unavailable":  KindMLflowUnavailable,
+	"mlflow_denied":       KindMLflowDenied,
 	"build_failed":        KindBuildFailed,
 }
 
 // build runs the build script: MLflow model → BentoML model store → bento → .bento archive.
 func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, error) {
-	op := "build bento " + bentoTag + " from " + modelURI
+	op := "build bento " + bentoTag + " from " + redact.URL(modelURI)
 	bctx, cancel := context.WithTimeout(ctx, b.cfg.BuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(bctx, b.cfg.Python, b.cfg.Script, "--model-uri", modelURI, "--bento-tag", bentoTag,
 		"--out-dir", filepath.Join(b.cfg.Home, "exports"), "--tracking-uri", b.cfg.TrackingURI)
 	cmd.Dir = b.cfg.Home
-	cmd.Env = b.scriptEnv()
+	cmd.Env = b.scriptEnv(os.Getenv)
 	// BentoML may start helpers; a cancelled activity takes the whole process group down.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -68,21 +71,21 @@ func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, 
 		return built{}, fmt.Errorf("%s: %w", op, ctx.Err())
 	case bctx.Err() != nil:
 		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: fmt.Sprintf("timed out after %s; stderr tail:\n%s",
-			b.cfg.BuildTimeout, stderr.lastLines(20))}
+			b.cfg.BuildTimeout, b.tail(stderr))}
 	}
 	res, err := parseBuilt(stdout.String())
 	if err != nil {
-		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: fmt.Sprintf("%v (exit: %v); stderr tail:\n%s",
-			err, runErr, stderr.lastLines(20))}
+		return built{}, &Error{Kind: KindBuildFailed, Op: op, Msg: redact.Text(fmt.Sprintf("%v (exit: %v); stderr tail:\n%s",
+			err, runErr, b.tail(stderr)), b.secrets()...)}
 	}
 	if !res.OK {
 		kind, ok := scriptKinds[res.Kind]
 		if !ok {
 			kind = KindBuildFailed
 		}
-		msg := res.Message
+		msg := redact.Text(res.Message, b.secrets()...)
 		if kind == KindBuildFailed {
-			msg += "\nstderr tail:\n" + stderr.lastLines(20)
+			msg += "\nstderr tail:\n" + b.tail(stderr)
 		}
 		return built{}, &Error{Kind: kind, Op: op, Msg: msg}
 	}
@@ -99,22 +102,43 @@ func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, 
 	return res, nil
 }
 
-// scriptEnv is the worker's environment plus BentoML's store and no usage tracking. MLflow's
+// buildEnvPassed are the worker's variables the build script gets as they are: where programs
+// and the home and temp directories are, the locale, and how to reach MLflow as the worker does
+// (CA bundles, proxies).
+// Nothing else of the worker's environment reaches it (DATABASE_URL, cloud credentials, tokens).
+var buildEnvPassed = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+	"MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
+
+// scriptEnv is the build script's whole environment, explicit and minimal: buildEnvPassed from
+// the worker's (getenv), BentoML's store, MLflow's URI and auth, no usage tracking. MLflow's
 // client retries a refused connection for minutes by default; two retries here, the activity's
 // retry policy does the rest.
-func (b *BentoML) scriptEnv() []string {
-	env := append(os.Environ(),
-		"BENTOML_HOME="+b.cfg.Home,
+func (b *BentoML) scriptEnv(getenv func(string) string) []string {
+	env := []string{
+		"BENTOML_HOME=" + b.cfg.Home,
 		"BENTOML_DO_NOT_TRACK=true",
 		"MLFLOW_DISABLE_TELEMETRY=true",
 		"DO_NOT_TRACK=true",
 		"PYTHONUNBUFFERED=1",
-		"MLFLOW_TRACKING_URI="+b.cfg.TrackingURI,
-	)
-	if os.Getenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES") == "" {
-		env = append(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=2")
+		"MLFLOW_TRACKING_URI=" + b.cfg.TrackingURI,
+		"MLFLOW_HTTP_REQUEST_MAX_RETRIES=2",
 	}
-	return env
+	for _, k := range buildEnvPassed {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v) // a later duplicate wins (os/exec keeps the last)
+		}
+	}
+	if getenv("LANG") == "" {
+		env = append(env, "LANG=C.UTF-8")
+	}
+	return append(env, b.cfg.MLflowAuth.Env()...)
+}
+
+// tail is the last 20 lines of the build's stderr, redacted: they reach the activity's error
+// and so Temporal's history.
+func (b *BentoML) tail(stderr *tailBuffer) string {
+	return redact.Text(stderr.lastLines(20), b.secrets()...)
 }
 
 // parseBuilt reads the JSON object on the script's last non-empty stdout line.

@@ -29,6 +29,9 @@ const (
 	// KindRegistryUnavailable (transient): the OCI registry kept failing (network errors, 5xx,
 	// 429) through every attempt.
 	KindRegistryUnavailable ErrorKind = "RegistryUnavailable"
+	// KindMLflowDenied (permanent): MLflow refused the build's credentials (401, 403): see
+	// MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
+	KindMLflowDenied ErrorKind = "MLflowDenied"
 	// KindMLflowUnavailable (transient): MLflow could not be reached or answered 5xx.
 	KindMLflowUnavailable ErrorKind = "MLflowUnavailable"
 	// KindBuildFailed (transient): the bento build failed for another reason (see the message and
@@ -61,7 +64,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Permanent() bool {
 	switch e.Kind {
 	case KindModelNotFound, KindUnsupportedFlavour, KindInvalidRequest, KindRegistryDenied,
-		KindRegistryRejected, KindTagConflict:
+		KindRegistryRejected, KindTagConflict, KindMLflowDenied:
 		return true
 	}
 	return false

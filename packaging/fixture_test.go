@@ -102,7 +102,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) packager(t *testing.T, repo string, mod func(*packaging.BentoMLConfig)) *packaging.BentoML {
 	t.Helper()
 	cfg := packaging.BentoMLConfig{
-		TrackingURI: f.mlflow, Repository: repo, Home: f.home,
+		TrackingURI: f.mlflow, Repository: repo, Home: f.home, Insecure: true, // a loopback httptest registry
 		Python: realparts.VenvBin("python"), Script: filepath.Join(realparts.Root(), "infra", "bento", "package.py"),
 		Attempts: 4, Backoff: 20 * time.Millisecond,
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 // BentoArchiveDir is where the image's bento layer puts the .bento archive
@@ -32,7 +34,7 @@ func (b *BentoML) remoteOpts(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(b.cfg.Keychain),
-		remote.WithTransport(b.cfg.Transport),
+		remote.WithTransport(RegistryTransport(b.cfg.Transport, b.cfg.Insecure)),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithUserAgent("temporaldeployer"),
@@ -208,13 +210,16 @@ func (b *BentoML) withRetry(ctx context.Context, op string, f func() error) erro
 			return fmt.Errorf("%s: %w", op, ctx.Err())
 		}
 		kind := registryKind(err)
+		// Registry errors name URLs (a token realm, a blob redirect with a signed query): redacted,
+		// and classified before, since the redacted error no longer unwraps.
+		shown := redact.Error(err, b.secrets()...)
 		if kind != KindRegistryUnavailable {
-			return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf("attempt %d", attempt), Err: err}
+			return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf("attempt %d", attempt), Err: shown}
 		}
 		if attempt >= b.cfg.Attempts {
-			return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf("gave up after %d attempts", attempt), Err: err}
+			return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf("gave up after %d attempts", attempt), Err: shown}
 		}
-		b.cfg.Log.Warn("OCI registry call failed; retrying", "op", op, "attempt", attempt, "wait", wait, "error", err)
+		b.cfg.Log.Warn("OCI registry call failed; retrying", "op", op, "attempt", attempt, "wait", wait, "error", shown)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", op, ctx.Err())
@@ -224,9 +229,13 @@ func (b *BentoML) withRetry(ctx context.Context, op string, f func() error) erro
 	}
 }
 
-// registryKind classifies a registry failure: refusals and other 4xx are permanent; 408, 429,
-// 5xx and network errors are worth another try.
+// registryKind classifies a registry failure: refusals (plain HTTP not allowed, 401, 403) and
+// other 4xx are permanent; 408, 429, 5xx and network errors are worth another try.
 func registryKind(err error) ErrorKind {
+	var plain *PlainHTTPError
+	if errors.As(err, &plain) {
+		return KindRegistryDenied
+	}
 	var te *transport.Error
 	if !errors.As(err, &te) {
 		return KindRegistryUnavailable

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +120,37 @@ func TestWithRetry(t *testing.T) {
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Kind != KindRegistryUnavailable || pe.Permanent() || calls != 4 {
 		t.Fatalf("always 502: %v after %d calls, want RegistryUnavailable after 4", err, calls)
+	}
+}
+
+// TestRegistryErrorsRedacted: a registry error naming a signed blob URL or a token reaches the
+// activity's error (and Temporal's history, which records every error of a chain) redacted, at
+// every level of the chain; the kind is still judged on the original.
+func TestRegistryErrorsRedacted(t *testing.T) {
+	b := &BentoML{cfg: withDefaults(BentoMLConfig{Attempts: 2, Backoff: time.Millisecond})}
+	for _, cause := range []error{
+		fmt.Errorf("GET https://blob.example/sha256:ab?X-Amz-Signature=sig-Secret&X-Amz-Credential=cred-Secret: %w",
+			&transport.Error{StatusCode: http.StatusBadGateway}),
+		&url.Error{Op: "Get", URL: "https://realm.example/token?scope=repo&access_token=tok-Secret", Err: errors.New("EOF")},
+		fmt.Errorf("denied for Bearer tok-Secret: %w", &transport.Error{StatusCode: http.StatusForbidden}),
+	} {
+		err := b.withRetry(context.Background(), "push", func() error { return cause })
+		if KindOf(err) == "" {
+			t.Fatalf("%v: not a packaging error", err)
+		}
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			for _, secret := range []string{"sig-Secret", "cred-Secret", "tok-Secret"} {
+				if strings.Contains(e.Error(), secret) {
+					t.Fatalf("%s in the chain: %v", secret, e)
+				}
+			}
+		}
+	}
+	err := b.withRetry(context.Background(), "push", func() error {
+		return fmt.Errorf("Bearer tok-Secret: %w", &transport.Error{StatusCode: http.StatusForbidden})
+	})
+	if KindOf(err) != KindRegistryDenied {
+		t.Fatalf("a 403 behind a redacted message: %v, want RegistryDenied", err)
 	}
 }
 

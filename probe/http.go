@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 // HTTP probes over real HTTP. It follows no redirects, for the readiness GET as for the predict
@@ -154,13 +156,13 @@ func (h *HTTP) do(ctx context.Context, method, u string, body []byte) (answer, e
 	return a, nil
 }
 
-// describe says why an exchange was not a healthy answer.
+// describe says why an exchange was not a healthy answer, redacted: it goes to history and the ledger.
 func describe(method, u string, a answer, err error) string {
 	switch {
 	case err != nil:
-		return fmt.Sprintf("%s %s: %v", method, u, err)
-	case a.code/100 == 3:
-		return fmt.Sprintf("%s %s: HTTP %d, a redirect to %q (not followed)", method, u, a.code, a.location)
+		return redact.Text(fmt.Sprintf("%s %s: %v", method, u, err))
+	case a.code/100 == 3: // the Location is the server's to choose: a signed or credentialled URL is redacted
+		return fmt.Sprintf("%s %s: HTTP %d, a redirect to %q (not followed)", method, u, a.code, redact.URL(a.location))
 	}
 	return fmt.Sprintf("%s %s: HTTP %d", method, u, a.code)
 }

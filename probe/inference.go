@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 // infer POSTs t.PredictBody to t.PredictURL until one answer passes judge or the attempts run
@@ -21,7 +23,7 @@ func (h *HTTP) infer(ctx context.Context, t Target, inf *InferenceResult) error 
 		}
 		inf.OK, inf.Error = err == nil, ""
 		if err != nil {
-			inf.Error = fmt.Sprintf("POST %s (%d rows): %v", t.PredictURL, inf.RowsSent, err)
+			inf.Error = redact.Text(fmt.Sprintf("POST %s (%d rows): %v", t.PredictURL, inf.RowsSent, err)) // to history and the ledger
 		}
 		return inf.OK
 	})
@@ -32,7 +34,7 @@ func (h *HTTP) infer(ctx context.Context, t Target, inf *InferenceResult) error 
 func judge(a answer, rows int) (int, error) {
 	switch {
 	case a.code/100 == 3:
-		return 0, fmt.Errorf("HTTP %d, a redirect to %q (not followed)", a.code, a.location)
+		return 0, fmt.Errorf("HTTP %d, a redirect to %q (not followed)", a.code, redact.URL(a.location))
 	case a.code != http.StatusOK:
 		return 0, fmt.Errorf("HTTP %d, want 200%s", a.code, excerpt(a.body))
 	case len(a.body) > maxResponseBytes:

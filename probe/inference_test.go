@@ -83,6 +83,9 @@ func TestHTTPCheckInference(t *testing.T) {
 		{"wrong count", 200, []reply{{code: 200, body: `{"predictions": [1]}`}}, twoRows, false, true, 3, "1 predictions for 2 rows", 1},
 		{"every attempt times out", 200, []reply{{code: 200, body: `{"predictions": [1, 0]}`, delay: 300 * time.Millisecond}}, twoRows, false, true, 3, "deadline exceeded", 0},
 		{"redirect not followed", 200, []reply{{code: 307, to: "/elsewhere"}}, twoRows, false, true, 3, `HTTP 307, a redirect to "/elsewhere" (not followed)`, 0},
+		// the answer goes to history and the ledger: a signed or credentialled Location is redacted
+		{"redirect to a signed URL", 200, []reply{{code: 302, to: "https://u:pw-Secret@blob.example/m?X-Amz-Signature=sig-Secret&part=1"}}, twoRows, false, true, 3,
+			`a redirect to "https://u:xxxxx@blob.example/m?X-Amz-Signature=xxxxx&part=1" (not followed)`, 0},
 		{"no body: readiness only", 200, []reply{ok}, "", true, false, 0, "", 0},
 		{"not ready: no inference sent", 503, []reply{ok}, twoRows, false, false, 0, "GET", 0},
 	}

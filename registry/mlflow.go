@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 // Version tags the deployer keeps on MLflow model versions. Stages are deprecated since MLflow
@@ -39,6 +41,7 @@ type MLflow struct {
 	base     string // the server's base URL, no trailing slash
 	api      string // base URL + /api/2.0/mlflow
 	client   *http.Client
+	auth     mlflowauth.Credentials
 	attempts int
 	backoff  time.Duration
 	now      func() time.Time
@@ -59,10 +62,14 @@ func WithRetry(attempts int, firstBackoff time.Duration) Option {
 func NewMLflow(baseURL string, opts ...Option) (*MLflow, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("mlflow base URL %q: %w", baseURL, err)
+		return nil, fmt.Errorf("mlflow base URL %q: %w", redact.URL(baseURL), redact.Error(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("mlflow base URL %q: want http(s)://host[:port][/path]", baseURL)
+		return nil, fmt.Errorf("mlflow base URL %q: want http(s)://host[:port][/path]", redact.URL(baseURL))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("mlflow base URL %q: credentials in the URL are refused; "+
+			"give them as MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD", redact.URL(baseURL))
 	}
 	base := strings.TrimRight(u.String(), "/")
 	m := &MLflow{

@@ -158,6 +158,7 @@ func (m *MLflow) artifactText(ctx context.Context, target, path string) (text st
 		if err != nil {
 			return fmt.Errorf("build %s request: %w", op, err)
 		}
+		m.auth.Apply(req)
 		resp, err := m.client.Do(req)
 		if err != nil {
 			return &transportError{fmt.Errorf("GET %s: %w", op, err)}
@@ -171,7 +172,7 @@ func (m *MLflow) artifactText(ctx context.Context, target, path string) (text st
 		case resp.StatusCode == http.StatusNotFound:
 			return nil
 		case resp.StatusCode < 200 || resp.StatusCode > 299:
-			api := apiError(op, resp.StatusCode, body)
+			api := apiError(op, resp.StatusCode, body, m.auth.Secrets()...)
 			if api.NotFound() {
 				return nil
 			}

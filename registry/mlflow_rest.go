@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/redact"
 )
 
 const (
@@ -86,6 +87,7 @@ func (m *MLflow) once(ctx context.Context, op, method string, q url.Values, in, 
 		return fmt.Errorf("build %s request: %w", op, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	m.auth.Apply(req)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -99,7 +101,7 @@ func (m *MLflow) once(ctx context.Context, op, method string, q url.Values, in, 
 		return &transportError{fmt.Errorf("read %s reply: %w", op, err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return apiError(op, resp.StatusCode, reply)
+		return apiError(op, resp.StatusCode, reply, m.auth.Secrets()...)
 	}
 	if out == nil || len(bytes.TrimSpace(reply)) == 0 {
 		return nil
@@ -110,8 +112,8 @@ func (m *MLflow) once(ctx context.Context, op, method string, q url.Values, in, 
 	return nil
 }
 
-// apiError reads MLflow's {"error_code": ..., "message": ...} error body.
-func apiError(op string, status int, reply []byte) *APIError {
+// apiError reads MLflow's {"error_code": ..., "message": ...} error body, redacted.
+func apiError(op string, status int, reply []byte, secrets ...string) *APIError {
 	var body struct {
 		ErrorCode string `json:"error_code"`
 		Message   string `json:"message"`
@@ -122,7 +124,7 @@ func apiError(op string, status int, reply []byte) *APIError {
 			body.Message = body.Message[:512] + "..."
 		}
 	}
-	return &APIError{Op: op, StatusCode: status, Code: body.ErrorCode, Message: body.Message}
+	return &APIError{Op: op, StatusCode: status, Code: body.ErrorCode, Message: redact.Text(body.Message, secrets...)}
 }
 
 type tagKV struct {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/temporaldeployer/temporaldeployer/seal"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
 
 	"github.com/temporaldeployer/temporaldeployer/infra/migrations"
+	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/seal"
 )
 
 // SQL is the Store on a SQL database: SQLite (embedded, pure Go) or PostgreSQL (pgx).
@@ -69,16 +70,16 @@ func Open(ctx context.Context, databaseURL string) (*SQL, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", d.name, err)
+		return nil, fmt.Errorf("open %s database %s: %w", d.name, redact.URL(databaseURL), redact.Error(err))
 	}
 	s := &SQL{db: db, d: d}
 	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, Redact(databaseURL), err)
+		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(databaseURL), redact.Error(err))
 	}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("migrate %s database %s: %w", d.name, Redact(databaseURL), err)
+		return nil, fmt.Errorf("migrate %s database %s: %w", d.name, redact.URL(databaseURL), redact.Error(err))
 	}
 	return s, nil
 }
@@ -127,7 +128,7 @@ func parseDatabaseURL(raw string) (dialect, string, error) {
 		return dialect{name: migrations.SQLite, driver: "sqlite"}, dsn, err
 	default:
 		return dialect{}, "", fmt.Errorf("database URL %s: unsupported scheme %q "+
-			"(want postgres://, postgresql://, sqlite:, file: or a plain path)", Redact(raw), scheme)
+			"(want postgres://, postgresql://, sqlite:, file: or a plain path)", redact.URL(raw), scheme)
 	}
 }
 
@@ -142,11 +143,11 @@ func sqliteDSN(raw, scheme string) (string, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return "", fmt.Errorf("database URL %q: want a SQLite file path (in-memory databases are not shared "+
-			"between connections)", raw)
+			"between connections)", redact.URL(raw))
 	}
 	params, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("database URL %q: parse parameters: %w", raw, err)
+		return "", fmt.Errorf("database URL %q: parse parameters: %w", redact.URL(raw), redact.Error(err))
 	}
 	setDefault(params, "_busy_timeout", strconv.Itoa(sqliteBusyTimeoutMS))
 	setDefault(params, "_journal_mode", "WAL")

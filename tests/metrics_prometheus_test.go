@@ -152,7 +152,7 @@ func buildBento(t *testing.T) string {
 	t.Cleanup(oci.Close)
 	home := filepath.Join(t.TempDir(), "bentoml")
 	p, err := packaging.NewBentoML(packaging.BentoMLConfig{TrackingURI: ml,
-		Repository: strings.TrimPrefix(oci.URL, "http://") + "/models", Home: home,
+		Repository: strings.TrimPrefix(oci.URL, "http://") + "/models", Home: home, Insecure: true,
 		Python: realparts.VenvBin("python"), Script: filepath.Join(realparts.Root(), "infra", "bento", "package.py")})
 	if err != nil {
 		t.Fatal(err)

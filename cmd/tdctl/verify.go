@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
 )
@@ -23,7 +24,7 @@ func openStore(ctx context.Context, stderr io.Writer) (*store.SQL, int) {
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		fmt.Fprintf(stderr, "tdctl: open store %s: %v\n", store.Redact(cfg.DatabaseURL), err)
+		fmt.Fprintf(stderr, "tdctl: open store %s: %v\n", redact.URL(cfg.DatabaseURL), err)
 		return nil, 1
 	}
 	return st, 0

@@ -18,8 +18,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/metrics"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/registry"
-	"github.com/temporaldeployer/temporaldeployer/store"
 	"go.temporal.io/sdk/contrib/envconfig"
 )
 
@@ -45,7 +45,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI)
+	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(cfg.MLflowAuth))
 	if err != nil {
 		return fmt.Errorf("mlflow registry: %w", err)
 	}
@@ -92,10 +92,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress,
-		"namespace", cfg.TemporalNamespace, "mlflow", cfg.MLflowTrackingURI, "database", store.Redact(cfg.DatabaseURL), "workers", cfg.Workers,
-		"packager", acts.Packager != nil, "oci_repository", cfg.Packaging.OCIRepository, "cluster", acts.Cluster != nil,
-		"router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints, "metrics", cfg.Metrics.Kind, "prometheus", cfg.Metrics.URL)
+	log.Info("worker started", startAttrs(cfg, acts.Packager != nil, acts.Cluster != nil)...)
 	if cfg.Codec.Keys != "" {
 		log.Info("payloads sealed (AES-256-GCM) with the codec keyring", "keyring", cfg.Codec.Keys)
 	}
@@ -106,6 +103,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
+// startAttrs are the start log's fields: what the worker reaches, every URL redacted, credentials
+// only by kind.
+func startAttrs(cfg config.Config, packager, cluster bool) []any {
+	return []any{"task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
+		"mlflow", redact.URL(cfg.MLflowTrackingURI), "mlflow_auth", cfg.MLflowAuth.String(),
+		"database", redact.URL(cfg.DatabaseURL), "workers", cfg.Workers,
+		"packager", packager, "oci_repository", cfg.Packaging.OCIRepository, "oci_insecure", cfg.Packaging.OCIInsecure,
+		"cluster", cluster, "router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints,
+		"metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL)}
+}
+
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
 func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error) {
 	p := cfg.Packaging
@@ -113,7 +121,7 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 		return nil, nil
 	}
 	b, err := packaging.NewBentoML(packaging.BentoMLConfig{
-		TrackingURI: cfg.MLflowTrackingURI, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
+		TrackingURI: cfg.MLflowTrackingURI, MLflowAuth: cfg.MLflowAuth, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
 		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome,
 		Attempts: p.PushAttempts, Backoff: p.PushBackoff, BuildTimeout: p.BuildTimeout, Log: log,
 	})

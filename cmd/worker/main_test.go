@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,5 +70,33 @@ func TestNoHarnessInWorker(t *testing.T) {
 	}
 	if !strings.Contains(string(out), module+"kube") {
 		t.Fatalf("go list -deps lists no %skube: the check reads the wrong graph\n%s", module, out)
+	}
+}
+
+// TestStartLogHidesSecrets: the start log names what the worker reaches without a password, a
+// token or a signed query, even for URLs that carry them.
+func TestStartLogHidesSecrets(t *testing.T) {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"DATABASE_URL":             "postgres://td:db-Secret@db/td?password=db-Secret2",
+			"DEPLOYER_PROMETHEUS_URL":  "https://metrics:prom-Secret@prom.internal",
+			"MLFLOW_TRACKING_USERNAME": "deployer", "MLFLOW_TRACKING_PASSWORD": "mlflow-Secret",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("worker started", startAttrs(cfg, true, true)...)
+	for _, secret := range []string{"db-Secret", "prom-Secret", "mlflow-Secret"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("%s in the start log: %s", secret, buf.String())
+		}
+	}
+	for _, shown := range []string{`"mlflow_auth":"basic auth as deployer"`, `"database":"postgres://td:xxxxx@db/td?password=xxxxx"`} {
+		if !strings.Contains(buf.String(), shown) {
+			t.Errorf("the start log lacks %s: %s", shown, buf.String())
+		}
 	}
 }

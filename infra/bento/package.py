@@ -29,7 +29,8 @@ stdout's last line is one JSON object (everything else goes to stderr):
   {"ok": false, "kind": KIND, "message": ...}
 Exit codes (and KIND): 0 ok; 2 invalid_argument; 3 model_not_found (the URI does not resolve);
 4 unsupported_flavour (no python_function flavour, or not an MLflow model); 5 mlflow_unavailable
-(transient: connection errors, 5xx); 1 build_failed (anything else).
+(transient: connection errors, 5xx); 6 mlflow_denied (MLflow refused the credentials: 401, 403);
+1 build_failed (anything else).
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 HERE = pathlib.Path(__file__).resolve().parent
-EXIT = {"invalid_argument": 2, "model_not_found": 3, "unsupported_flavour": 4, "mlflow_unavailable": 5, "build_failed": 1}
+EXIT = {"invalid_argument": 2, "model_not_found": 3, "unsupported_flavour": 4, "mlflow_unavailable": 5, "mlflow_denied": 6,
+        "build_failed": 1}
 NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
+DENIED_CODES = {"UNAUTHENTICATED", "PERMISSION_DENIED"}  # retrying cannot fix the credentials
 TAG_PART = re.compile(r"^[a-z0-9]([-._a-z0-9]*[a-z0-9])?$")
 REGISTERED = re.compile(r"^models:/([^/@]+)/([0-9]+)$")
 MAX_EXAMPLE_ROWS = 16  # rows of a recorded input example kept for the health check
@@ -178,6 +181,8 @@ def mlflow_errors(model_uri: str) -> t.Iterator[None]:
         msg = str(e)
         if code in NOT_FOUND_CODES or "No such file or directory" in msg:
             raise Failure("model_not_found", f"{model_uri} does not resolve: {first_line(msg)}") from None
+        if code in DENIED_CODES:
+            raise Failure("mlflow_denied", f"{model_uri}: MLflow refused the credentials ({code}): {first_line(msg)}") from None
         raise Failure("mlflow_unavailable", f"{model_uri}: MLflow error {code}: {first_line(msg)}") from None
     except (OSError, ConnectionError) as e:
         if isinstance(e, FileNotFoundError):

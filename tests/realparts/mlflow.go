@@ -56,10 +56,41 @@ type MLflowServer struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
+	args    []string // more server arguments (the basic-auth app)
+	env     []string // more environment
 }
 
 // StartMLflowServer is StartMLflow, returning the server.
 func StartMLflowServer(t testing.TB) *MLflowServer {
+	t.Helper()
+	return startMLflowServer(t, nil)
+}
+
+// MLflowBasicAuthUser is the admin of the server StartMLflowBasicAuth starts.
+const MLflowBasicAuthUser = "admin"
+
+// StartMLflowBasicAuth starts a throwaway `mlflow server --app-name basic-auth` (MLflow's own
+// authentication: its auth extra, Flask-WTF, comes from `make bootstrap`), whose admin is
+// MLflowBasicAuthUser with the returned password. Every API call needs the credentials; /health
+// does not.
+func StartMLflowBasicAuth(t testing.TB) (*MLflowServer, string) {
+	t.Helper()
+	password := "td-Admin-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	s := startMLflowServer(t, func(m *MLflowServer) {
+		ini := filepath.Join(m.dir, "basic_auth.ini")
+		conf := "[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///" + filepath.Join(m.dir, "auth.db") +
+			"\nadmin_username = " + MLflowBasicAuthUser + "\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+		if err := os.WriteFile(ini, []byte(conf), 0o600); err != nil {
+			t.Fatalf("mlflow: auth config: %v", err)
+		}
+		m.args = []string{"--app-name", "basic-auth"}
+		m.env = []string{"MLFLOW_AUTH_CONFIG_PATH=" + ini, "MLFLOW_AUTH_ADMIN_PASSWORD=" + password,
+			"MLFLOW_FLASK_SERVER_SECRET_KEY=td-csrf-" + password} // the app refuses to start without one
+	})
+	return s, password
+}
+
+func startMLflowServer(t testing.TB, configure func(*MLflowServer)) *MLflowServer {
 	t.Helper()
 	bin := VenvBin("mlflow")
 	_, err := os.Stat(bin)
@@ -69,6 +100,9 @@ func StartMLflowServer(t testing.TB) *MLflowServer {
 		t.Fatalf("mlflow: pick a port: %v", err)
 	}
 	m := &MLflowServer{URL: "http://127.0.0.1:" + strconv.Itoa(port), bin: bin, dir: t.TempDir(), port: port}
+	if configure != nil {
+		configure(m)
+	}
 	t.Cleanup(func() {
 		m.Stop()
 		if t.Failed() {
@@ -88,16 +122,17 @@ func (m *MLflowServer) Start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("mlflow: create log: %v", err)
 	}
-	cmd := exec.Command(m.bin, "server",
-		"--backend-store-uri", "sqlite:///"+filepath.Join(m.dir, "mlflow.db"),
+	cmd := exec.Command(m.bin, append([]string{"server",
+		"--backend-store-uri", "sqlite:///" + filepath.Join(m.dir, "mlflow.db"),
 		"--default-artifact-root", filepath.Join(m.dir, "artifacts"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(m.port), "--workers", "1")
+		"--host", "127.0.0.1", "--port", strconv.Itoa(m.port), "--workers", "1"}, m.args...)...)
 	cmd.Dir = m.dir
 	cmd.Env = append(os.Environ(),
 		// The job runner starts six huey consumer processes and leaves a temp dir in /dev/shm;
 		// the registry tests need neither.
 		"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false",
 		"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "PYTHONUNBUFFERED=1")
+	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := harness.StartTied(cmd); err != nil { // a killed test binary leaves no MLflow behind
@@ -134,6 +169,13 @@ func LogSklearnModel(t testing.TB, baseURL, experimentName string) LoggedModel {
 func LogSklearnModelWithoutEvidence(t testing.TB, baseURL, experimentName string) LoggedModel {
 	t.Helper()
 	return logSklearnModel(t, baseURL, experimentName, "TD_LOG_EVIDENCE=none")
+}
+
+// LogSklearnModelWithEnv is LogSklearnModel with more environment for the logging script (MLflow
+// credentials: MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD).
+func LogSklearnModelWithEnv(t testing.TB, baseURL, experimentName string, env ...string) LoggedModel {
+	t.Helper()
+	return logSklearnModel(t, baseURL, experimentName, env...)
 }
 
 func logSklearnModel(t testing.TB, baseURL, experimentName string, env ...string) LoggedModel {
