@@ -51,6 +51,7 @@ type Config struct {
 	Packaging         PackagingConfig
 	Cluster           ClusterConfig
 	Metrics           MetricsConfig
+	Telemetry         TelemetryConfig
 	Policy            Policy
 }
 
@@ -145,6 +146,7 @@ func Defaults() Config {
 		Packaging:         DefaultPackaging(),
 		Cluster:           DefaultCluster(),
 		Metrics:           MetricsConfig{Timeout: 10 * time.Second},
+		Telemetry:         TelemetryConfig{OTLPProtocol: OTLPGRPC},
 		Policy:            DefaultPolicy(),
 	}
 }
@@ -237,6 +239,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.drift(&p.Drift)
 	r.schemes(&p.ModelURISchemes)
 	r.approvers(&c.ApproversFile, &p.Approvals)
+	r.telemetry(&c.Telemetry)
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -285,6 +288,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_ERROR_RATE must be within [0,1]")
 	case !(c.Policy.Shadow.MaxP99MS > 0) || math.IsInf(c.Policy.Shadow.MaxP99MS, 0):
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		return err
 	}
 	if err := validateSchemes(c.Policy.ModelURISchemes); err != nil {
 		return err

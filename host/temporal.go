@@ -10,6 +10,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 )
 
 // ClientOptions are how the worker and every project tool reach Temporal: the SDK's environment
@@ -18,8 +19,9 @@ import (
 // dir>/temporalio/temporal.toml), overridden by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 // TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH (mTLS),
 // TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_GRPC_META_*. With none
-// of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default).
-func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Options, error) {
+// of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default). tel, when
+// not nil, adds the tracing interceptor and the metrics handler it has (package telemetry).
+func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger, tel *telemetry.Telemetry) (client.Options, error) {
 	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* variables, TEMPORAL_CONFIG_FILE): %w", err)
@@ -31,12 +33,13 @@ func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logg
 		o.Namespace = cfg.TemporalNamespace
 	}
 	o.Logger = tlog.NewStructuredLogger(log)
+	tel.Apply(&o)
 	return o, nil
 }
 
 // Dial connects to Temporal as ClientOptions say, the environment read through lookup.
-func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Client, error) {
-	o, err := ClientOptions(cfg, lookup, log)
+func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger, tel *telemetry.Telemetry) (client.Client, error) {
+	o, err := ClientOptions(cfg, lookup, log, tel)
 	if err != nil {
 		return nil, err
 	}

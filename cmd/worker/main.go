@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
@@ -20,6 +21,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 	"go.temporal.io/sdk/contrib/envconfig"
 )
 
@@ -65,7 +67,12 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)
 	}
-	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, log)
+	tel, err := startTelemetry(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry(tel, log) // last: the spans of the worker's final tasks are flushed
+	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel)
 	if err != nil {
 		return err
 	}
@@ -101,6 +108,31 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
 	w.Stop()
 	return nil
+}
+
+// startTelemetry starts the traces and the metrics endpoint the configuration asks for (both off
+// by default) and says what it started.
+func startTelemetry(ctx context.Context, cfg config.Config, log *slog.Logger) (*telemetry.Telemetry, error) {
+	tel, err := telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceWorker, ServeMetrics: true, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if tel.Tracing() {
+		log.Info("tracing", "otlp_endpoint", cfg.Telemetry.OTLPEndpoint, "otlp_protocol", cfg.Telemetry.OTLPProtocol)
+	}
+	if addr := tel.MetricsAddr(); addr != "" {
+		log.Info("metrics endpoint", "url", "http://"+addr+"/metrics")
+	}
+	return tel, nil
+}
+
+// stopTelemetry flushes the spans not yet exported and closes the metrics endpoint.
+func stopTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("telemetry shutdown", "error", err)
+	}
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
