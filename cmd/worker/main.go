@@ -22,6 +22,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/registry"
 	"github.com/temporaldeployer/temporaldeployer/store"
 	"github.com/temporaldeployer/temporaldeployer/telemetry"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 )
 
@@ -67,16 +68,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)
 	}
-	tel, err := startTelemetry(ctx, cfg, log)
+	c, closeClient, err := dial(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry(tel, log) // last: the spans of the worker's final tasks are flushed
-	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer closeClient()
 	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
@@ -110,12 +106,13 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// startTelemetry starts the traces and the metrics endpoint the configuration asks for (both off
-// by default) and says what it started.
-func startTelemetry(ctx context.Context, cfg config.Config, log *slog.Logger) (*telemetry.Telemetry, error) {
+// dial starts the traces and the metrics endpoint the configuration asks for (both off by
+// default), says what it started, and connects to Temporal with them. closeClient closes the
+// client, then flushes the spans of the worker's last tasks and closes the endpoint.
+func dial(ctx context.Context, cfg config.Config, log *slog.Logger) (c client.Client, closeClient func(), err error) {
 	tel, err := telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceWorker, ServeMetrics: true, Log: log})
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: %w", err)
+		return nil, nil, fmt.Errorf("telemetry: %w", err)
 	}
 	if tel.Tracing() {
 		log.Info("tracing", "otlp_endpoint", cfg.Telemetry.OTLPEndpoint, "otlp_protocol", cfg.Telemetry.OTLPProtocol)
@@ -123,16 +120,18 @@ func startTelemetry(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	if addr := tel.MetricsAddr(); addr != "" {
 		log.Info("metrics endpoint", "url", "http://"+addr+"/metrics")
 	}
-	return tel, nil
-}
-
-// stopTelemetry flushes the spans not yet exported and closes the metrics endpoint.
-func stopTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tel.Shutdown(ctx); err != nil {
-		log.Warn("telemetry shutdown", "error", err)
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "error", err)
+		}
 	}
+	if c, err = host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); stop() }, nil
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.
