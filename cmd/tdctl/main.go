@@ -61,7 +61,8 @@ func usage(w io.Writer) {
   tdctl ledger [-json] [-gate G] WORKFLOW_ID
   tdctl verify [-keyring FILE] [-deployment D]
   tdctl export -deployment D
-Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, the ledger from DATABASE_URL, as the worker reads them.
+Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, the ledger from DATABASE_URL, as the worker reads them;
+traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 `)
 }
 
