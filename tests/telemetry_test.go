@@ -61,8 +61,13 @@ func TestWorkerTelemetry(t *testing.T) {
 	}
 	starter.Close()
 	flush()
+	// The run has left the worker's cache as it closed: the worker answers this query by replaying
+	// its history, which must not count it again.
 	if out, code := realparts.TDCtl(t, append(otelEnv, "TEMPORAL_ADDRESS="+tp.Address), "status", id); code != 0 {
 		t.Fatalf("tdctl status: exit %d\n%s", code, out)
+	}
+	if n := scrapeSum(t, "http://"+metricsAddr+"/metrics", "deployer_deployments_total{"); n != 1 {
+		t.Errorf("the worker counts %v finished runs after a query replayed the one run, want 1", n)
 	}
 
 	t.Run("prometheus", func(t *testing.T) {
@@ -128,6 +133,28 @@ func assertLogKeys(t *testing.T, path string) {
 		}
 	}
 	t.Errorf("no worker started line in %s", path)
+}
+
+// scrapeSum reads a Prometheus text endpoint and adds up the samples whose line starts with prefix.
+func scrapeSum(t *testing.T, endpoint, prefix string) float64 {
+	t.Helper()
+	resp, err := http.Get(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var sum float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("sample %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
 }
 
 // tracedStarter is a client wired as the worker's (host.Dial with telemetry), tracing to the
