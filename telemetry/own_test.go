@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,59 +16,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
+	"github.com/temporaldeployer/temporaldeployer/telemetry/telemetrytest"
 )
-
-// recorder is a client.MetricsHandler that keeps what was recorded, by "name{k=v,…}".
-type recorder struct {
-	mu     *sync.Mutex
-	tags   map[string]string
-	counts map[string]int64
-	timers map[string][]time.Duration
-}
-
-func newRecorder() *recorder {
-	return &recorder{mu: &sync.Mutex{}, counts: map[string]int64{}, timers: map[string][]time.Duration{}}
-}
-
-func (r *recorder) key(name string) string {
-	var kv []string
-	for _, k := range slices.Sorted(maps.Keys(r.tags)) {
-		kv = append(kv, k+"="+r.tags[k])
-	}
-	return name + "{" + strings.Join(kv, ",") + "}"
-}
-
-func (r *recorder) WithTags(tags map[string]string) client.MetricsHandler {
-	c := *r
-	c.tags = maps.Clone(r.tags)
-	if c.tags == nil {
-		c.tags = map[string]string{}
-	}
-	maps.Copy(c.tags, tags)
-	return &c
-}
-
-func (r *recorder) Counter(name string) client.MetricsCounter {
-	return counterFunc(func(d int64) { r.mu.Lock(); r.counts[r.key(name)] += d; r.mu.Unlock() })
-}
-
-func (r *recorder) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
-
-func (r *recorder) Timer(name string) client.MetricsTimer {
-	return timerFunc(func(d time.Duration) {
-		r.mu.Lock()
-		r.timers[r.key(name)] = append(r.timers[r.key(name)], d)
-		r.mu.Unlock()
-	})
-}
-
-type counterFunc func(int64)
-
-func (f counterFunc) Inc(d int64) { f(d) }
-
-type timerFunc func(time.Duration)
-
-func (f timerFunc) Record(d time.Duration) { f(d) }
 
 func TestOutcome(t *testing.T) {
 	cases := []struct {
@@ -144,13 +91,13 @@ func TestRecord(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRecorder()
+			r := telemetrytest.NewRecorder()
 			tc.record(r)
-			if !maps.Equal(r.counts, nonNil(tc.counts)) {
-				t.Errorf("counters %v, want %v", r.counts, tc.counts)
+			if counts := r.Counts(""); !maps.Equal(counts, nonNil(tc.counts)) {
+				t.Errorf("counters %v, want %v", counts, tc.counts)
 			}
 			timers := map[string]time.Duration{}
-			for k, v := range r.timers {
+			for k, v := range r.Timers("") {
 				if len(v) != 1 {
 					t.Errorf("%s recorded %d times", k, len(v))
 				}
@@ -190,7 +137,7 @@ func TestOutcomesInterceptor(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
-			r := newRecorder()
+			r := telemetrytest.NewRecorder()
 			suite.SetMetricsHandler(r)
 			env := suite.NewTestWorkflowEnvironment()
 			env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{Outcomes()}})
@@ -205,21 +152,19 @@ func TestOutcomesInterceptor(t *testing.T) {
 				t.Fatal("the workflow did not complete")
 			}
 			var counted int64
-			for k, v := range r.counts {
-				if strings.HasPrefix(k, MetricDeployments+"{") {
-					counted += v
-					for _, l := range tc.want {
-						if !strings.Contains(k, l) {
-							t.Errorf("counted as %s, want %s", k, l)
-						}
+			for k, v := range r.Counts(MetricDeployments + "{") {
+				counted += v
+				for _, l := range tc.want {
+					if !strings.Contains(k, l) {
+						t.Errorf("counted as %s, want %s", k, l)
 					}
 				}
 			}
 			if want := map[bool]int64{true: 1, false: 0}[tc.want != nil]; counted != want {
-				t.Errorf("counted %d runs, want %d (%v)", counted, want, r.counts)
+				t.Errorf("counted %d runs, want %d (%v)", counted, want, r.Counts(""))
 			}
-			for k, v := range r.timers {
-				if strings.HasPrefix(k, MetricDeploymentDuration+"{") && (len(v) != 1 || v[0] != tc.hold) {
+			for k, v := range r.Timers(MetricDeploymentDuration + "{") {
+				if len(v) != 1 || v[0] != tc.hold {
 					t.Errorf("%s recorded %v, want one %s", k, v, tc.hold)
 				}
 			}
