@@ -55,7 +55,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	for _, want := range []string{
 		`deployer_deployments_total{action="promote",environment="staging",outcome="succeeded"} 1`,
 		`deployer_gate_verdicts_total{gate="stage_ladder",verdict="allowed"} 1`,
-		`deployer_deployment_duration_seconds_bucket{action="promote",environment="staging",outcome="succeeded",le="120"} 1`,
+		`deployer_deployment_duration_seconds_bucket{action="promote",environment="staging",outcome="succeeded",le="300"} 1`,
 		`deployer_deployment_duration_seconds_bucket{action="promote",environment="staging",outcome="succeeded",le="60"} 0`,
 		"go_goroutines ",
 	} {
