@@ -91,7 +91,10 @@ func (t *Telemetry) startTracing(ctx context.Context, cfg config.TelemetryConfig
 	if err != nil {
 		return fmt.Errorf("otlp trace exporter (%s, %s): %w", cfg.OTLPEndpoint, cfg.OTLPProtocol, err)
 	}
-	// Later sources win: the program's name, then OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+	if cfg.ServiceName != "" { // OTEL_SERVICE_NAME
+		service = cfg.ServiceName
+	}
+	// Later sources win: the service name, then OTEL_RESOURCE_ATTRIBUTES (and OTEL_SERVICE_NAME again).
 	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
 		resource.WithAttributes(attribute.String("service.name", service)), resource.WithFromEnv())
 	if err != nil {
