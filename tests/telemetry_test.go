@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,21 +18,17 @@ import (
 	"time"
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 
-	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
-	"github.com/temporaldeployer/temporaldeployer/host"
-	"github.com/temporaldeployer/temporaldeployer/telemetry"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
-// TestWorkerTelemetry: a promotion to Staging, started by a client traced as the worker is, on a
-// worker with its metrics endpoint on and OTLP tracing to an in-test collector. (a) A real
-// Prometheus scraping the worker (the demo's job) answers the PromQL for the run's outcome and
-// for the SDK's own completed-workflow counter. (b) The collector receives one trace from the
-// start through the workflow to its activities, and tdctl's query of the run in its own service.
+// TestWorkerTelemetry: a promotion to Staging, started by `tdctl start`, on a worker with its
+// metrics endpoint on and both tracing over OTLP to an in-test collector. (a) A real Prometheus
+// scraping the worker (the demo's job) answers the PromQL for the run's outcome and for the SDK's
+// own completed-workflow counter. (b) The collector receives one trace from tdctl's start through
+// the worker's workflow to its activities, and tdctl's later query in a trace of its own.
 func TestWorkerTelemetry(t *testing.T) {
 	tp := realparts.StartTemporal(t)
 	collector := startOTLPCollector(t)
@@ -49,21 +44,21 @@ func TestWorkerTelemetry(t *testing.T) {
 
 	name := fmt.Sprintf("otel-%d", time.Now().UnixNano()%1e6)
 	id := "staging-" + name
-	starter, flush := tracedStarter(t, tp.Address, collector.addr)
-	run, err := starter.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: contract.TaskQueue},
-		contract.WorkflowType, e.input(name, contract.ActionPromote, contract.EnvStaging, false))
-	if err != nil {
+	tdctlEnv := append(otelEnv, "TEMPORAL_ADDRESS="+tp.Address)
+	input := filepath.Join(t.TempDir(), "input.json")
+	b, _ := json.Marshal(e.input(name, contract.ActionPromote, contract.EnvStaging, false))
+	if err := os.WriteFile(input, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out contract.Output
-	if err := run.Get(context.Background(), &out); err != nil || out.VersionRecord.Stage != contract.StageStaging {
-		t.Fatalf("promotion to Staging: %+v, %v", out, err)
+	out, code := realparts.TDCtl(t, tdctlEnv, "start", "-id", id, "-wait", "2m", input)
+	var res contract.Output
+	if i := strings.IndexByte(out, '{'); code != 0 || i < 0 || json.Unmarshal([]byte(out[i:]), &res) != nil ||
+		res.VersionRecord.Stage != contract.StageStaging {
+		t.Fatalf("tdctl start of a promotion to Staging: exit %d\n%s", code, out)
 	}
-	starter.Close()
-	flush()
 	// The run has left the worker's cache as it closed: the worker answers this query by replaying
 	// its history, which must not count it again.
-	if out, code := realparts.TDCtl(t, append(otelEnv, "TEMPORAL_ADDRESS="+tp.Address), "status", id); code != 0 {
+	if out, code := realparts.TDCtl(t, tdctlEnv, "status", id); code != 0 {
 		t.Fatalf("tdctl status: exit %d\n%s", code, out)
 	}
 	if n := scrapeSum(t, "http://"+metricsAddr+"/metrics", "deployer_deployments_total{"); n != 1 {
@@ -86,7 +81,7 @@ func TestWorkerTelemetry(t *testing.T) {
 		spans := collector.await(t, 30*time.Second, func(s []span) bool {
 			return hasSpan(s, "temporaldeployer-worker", "RunActivity:Record") && hasSpan(s, "tdctl", "QueryWorkflow:status")
 		})
-		start := find(spans, "e2e-starter", "StartWorkflow:"+contract.WorkflowType)
+		start := find(spans, "tdctl", "StartWorkflow:"+contract.WorkflowType)
 		wf := find(spans, "temporaldeployer-worker", "RunWorkflow:"+contract.WorkflowType)
 		if start == nil || wf == nil {
 			t.Fatalf("no start or workflow span: %v", spans)
@@ -103,8 +98,8 @@ func TestWorkerTelemetry(t *testing.T) {
 				t.Errorf("activity %s: scheduled %v, ran %v (want the run under the schedule)", act, sched, run)
 			}
 		}
-		if q := find(spans, "tdctl", "QueryWorkflow:status"); q == nil {
-			t.Errorf("no tdctl span")
+		if q := find(spans, "tdctl", "QueryWorkflow:status"); q == nil || q.trace == start.trace {
+			t.Errorf("tdctl's query: %v, want a trace of its own", q)
 		}
 	})
 	assertLogKeys(t, e.worker.Log)
@@ -155,48 +150,6 @@ func scrapeSum(t *testing.T, endpoint, prefix string) float64 {
 		}
 	}
 	return sum
-}
-
-// tracedStarter is a client wired as the worker's (host.Dial with telemetry), tracing to the
-// collector as service e2e-starter, as a training pipeline would start a deployment; flush sends
-// its spans.
-func tracedStarter(t *testing.T, temporalAddr, collectorAddr string) (c client.Client, flush func()) {
-	t.Helper()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+collectorAddr) // the exporter reads it (tdctl's is the same)
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + collectorAddr}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tel, err := telemetry.Start(context.Background(), cfg.Telemetry, telemetry.Options{Service: "e2e-starter"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	flush = func() {
-		if err := tel.Shutdown(context.Background()); err != nil {
-			t.Errorf("flush the starter's spans: %v", err)
-		}
-	}
-	cfg.TemporalAddress = temporalAddr
-	c, err = host.Dial(context.Background(), cfg, emptyEnv{}, slog.New(slog.NewTextHandler(io.Discard, nil)), tel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, flush
-}
-
-// emptyEnv is an environment with no TEMPORAL_* variables (and no profile file) for envconfig.
-type emptyEnv struct{}
-
-func (emptyEnv) Environ() []string {
-	return []string{"TEMPORAL_CONFIG_FILE=/nonexistent/temporal.toml"}
-}
-func (emptyEnv) LookupEnv(k string) (string, bool) {
-	if k == "TEMPORAL_CONFIG_FILE" {
-		return "/nonexistent/temporal.toml", true
-	}
-	return "", false
 }
 
 // awaitPromValue polls an instant PromQL query until it returns one series, and returns its value.

@@ -3,6 +3,7 @@
 // writes (DATABASE_URL):
 //
 //	tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]   an approver key pair
+//	tdctl start [-id ID] [-wait 10m] INPUT.json|-   start a run (its trace begins here when OTLP is on)
 //	tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
 //	tdctl abort -reason R [-by WHO] WORKFLOW_ID
 //	tdctl status [-json] WORKFLOW_ID
@@ -29,7 +30,7 @@ import (
 )
 
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"keygen": keygen, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
+	"keygen": keygen, "start": start, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
 	"verify": verify, "export": export,
 }
 
@@ -54,6 +55,7 @@ func main() {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]
+  tdctl start [-id ID] [-wait DURATION] INPUT.json|-
   tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
   tdctl abort -reason R [-by WHO] WORKFLOW_ID
   tdctl status [-json] WORKFLOW_ID
