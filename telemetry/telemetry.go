@@ -65,13 +65,21 @@ type Telemetry struct {
 // not yet sent and closes the endpoint.
 func Start(ctx context.Context, cfg config.TelemetryConfig, o Options) (*Telemetry, error) {
 	t := &Telemetry{}
+	serve := o.ServeMetrics && cfg.MetricsAddr != ""
+	if !cfg.Tracing() && !serve {
+		return t, nil
+	}
+	res, err := newResource(ctx, cfg, o.Service)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Tracing() {
-		if err := t.startTracing(ctx, cfg, o.Service); err != nil {
+		if err := t.startTracing(ctx, cfg, res); err != nil {
 			return nil, err
 		}
 	}
-	if o.ServeMetrics && cfg.MetricsAddr != "" {
-		if err := t.serveMetrics(cfg.MetricsAddr, o.Log); err != nil {
+	if serve {
+		if err := t.serveMetrics(cfg.MetricsAddr, res, o.Log); err != nil {
 			_ = t.Shutdown(ctx)
 			return nil, err
 		}
@@ -79,7 +87,22 @@ func Start(ctx context.Context, cfg config.TelemetryConfig, o Options) (*Telemet
 	return t, nil
 }
 
-func (t *Telemetry) startTracing(ctx context.Context, cfg config.TelemetryConfig, service string) error {
+// newResource describes the program: its service name (OTEL_SERVICE_NAME, else service) and
+// OTEL_RESOURCE_ATTRIBUTES, on its traces and the metrics endpoint's target_info.
+func newResource(ctx context.Context, cfg config.TelemetryConfig, service string) (*resource.Resource, error) {
+	if cfg.ServiceName != "" {
+		service = cfg.ServiceName
+	}
+	// Later sources win: the service name, then OTEL_RESOURCE_ATTRIBUTES (and OTEL_SERVICE_NAME again).
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
+		resource.WithAttributes(attribute.String("service.name", service)), resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("telemetry resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES): %w", err)
+	}
+	return res, nil
+}
+
+func (t *Telemetry) startTracing(ctx context.Context, cfg config.TelemetryConfig, res *resource.Resource) error {
 	// The exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, certificate, timeout) themselves.
 	var exp sdktrace.SpanExporter
 	var err error
@@ -90,15 +113,6 @@ func (t *Telemetry) startTracing(ctx context.Context, cfg config.TelemetryConfig
 	}
 	if err != nil {
 		return fmt.Errorf("otlp trace exporter (%s, %s): %w", cfg.OTLPEndpoint, cfg.OTLPProtocol, err)
-	}
-	if cfg.ServiceName != "" { // OTEL_SERVICE_NAME
-		service = cfg.ServiceName
-	}
-	// Later sources win: the service name, then OTEL_RESOURCE_ATTRIBUTES (and OTEL_SERVICE_NAME again).
-	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
-		resource.WithAttributes(attribute.String("service.name", service)), resource.WithFromEnv())
-	if err != nil {
-		return fmt.Errorf("telemetry resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES): %w", err)
 	}
 	t.traces = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	t.interceptor, err = temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
@@ -112,14 +126,14 @@ func (t *Telemetry) startTracing(ctx context.Context, cfg config.TelemetryConfig
 // serveMetrics starts the Prometheus endpoint: the SDK's metrics handler records into an
 // OpenTelemetry meter that the Prometheus exporter reads at each scrape, beside the Go runtime's
 // and the process's collectors.
-func (t *Telemetry) serveMetrics(addr string, log *slog.Logger) error {
+func (t *Telemetry) serveMetrics(addr string, res *resource.Resource, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
 	if err != nil {
 		return fmt.Errorf("prometheus exporter: %w", err)
 	}
-	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(sdkmetric.NewView(
+	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exp), sdkmetric.WithView(sdkmetric.NewView(
 		sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram, Unit: "s"},
 		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: durationBuckets}})))
 	t.handler = temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{

@@ -58,6 +58,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`deployer_deployment_duration_seconds_bucket{action="promote",environment="staging",outcome="succeeded",le="300"} 1`,
 		`deployer_deployment_duration_seconds_bucket{action="promote",environment="staging",outcome="succeeded",le="60"} 0`,
 		"go_goroutines ",
+		`target_info{service_name="temporaldeployer-worker"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s\n%s", want, body)
