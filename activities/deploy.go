@@ -13,6 +13,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/packaging"
 	"github.com/temporaldeployer/temporaldeployer/probe"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 )
 
 // PackageModel builds and publishes the immutable artifact for a version, heartbeating while the
@@ -59,7 +60,11 @@ func (a *Activities) DeployWorkload(ctx context.Context, s kube.Spec) (kube.Roll
 	}
 	stop := heartbeatEvery(ctx, 5*time.Second, "deploying "+s.DeploymentName+"/"+s.Environment)
 	defer stop()
+	began := time.Now()
 	ro, err := a.Cluster.Deploy(ctx, s)
+	if err == nil {
+		telemetry.RecordRollout(metricsOf(ctx), s.Environment, string(s.Role), time.Since(began))
+	}
 	return ro, clusterError("deploy "+s.DeploymentName+"/"+s.Environment, err)
 }
 
@@ -108,11 +113,16 @@ func (a *Activities) RestoreWorkload(ctx context.Context, r RestoreRequest) (kub
 	}
 	stop := heartbeatEvery(ctx, 5*time.Second, "restoring "+r.DeploymentName+"/"+r.Environment)
 	defer stop()
+	began := time.Now()
 	ro, err := a.Cluster.Restore(ctx, r.DeploymentName, r.Environment, r.To)
 	if err != nil {
 		return ro, clusterError("restore "+r.DeploymentName+"/"+r.Environment, err)
 	}
-	return ro, a.verifyRestored(ctx, r, &ro)
+	if err := a.verifyRestored(ctx, r, &ro); err != nil {
+		return ro, err
+	}
+	telemetry.RecordRollback(metricsOf(ctx), r.Environment, time.Since(began))
+	return ro, nil
 }
 
 // weightReader is a cluster that can read its traffic split back.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 )
 
 // Claim takes the in-flight lock on (deployment_name, environment) for this workflow.
@@ -43,7 +47,20 @@ func (a *Activities) Record(ctx context.Context, c store.Change) error {
 	if err := a.Store.Commit(ctx, c); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
+	h := metricsOf(ctx)
+	for _, d := range c.Decisions {
+		telemetry.RecordVerdict(h, d.Gate, d.Verdict)
+	}
 	return nil
+}
+
+// metricsOf is the activity's metrics handler (the SDK's, tagged with the activity and workflow
+// types), or the no-op one outside an activity (unit tests call the methods directly).
+func metricsOf(ctx context.Context) client.MetricsHandler {
+	if !activity.IsActivity(ctx) {
+		return client.MetricsNopHandler
+	}
+	return activity.GetMetricsHandler(ctx)
 }
 
 // RollbackInfo says whether a known-good deployment exists to fall back to, and which.

@@ -54,6 +54,7 @@ type Config struct {
 	Cluster           ClusterConfig
 	Metrics           MetricsConfig
 	Codec             CodecConfig
+	Telemetry         TelemetryConfig
 	Policy            Policy
 }
 
@@ -149,6 +150,7 @@ func Defaults() Config {
 		Cluster:           DefaultCluster(),
 		Metrics:           MetricsConfig{Timeout: 10 * time.Second},
 		Codec:             DefaultCodec(),
+		Telemetry:         TelemetryConfig{OTLPProtocol: OTLPGRPC},
 		Policy:            DefaultPolicy(),
 	}
 }
@@ -243,6 +245,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.drift(&p.Drift)
 	r.schemes(&p.ModelURISchemes)
 	r.approvers(&c.ApproversFile, &p.Approvals)
+	r.telemetry(&c.Telemetry)
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -293,6 +296,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("DEPLOYER_SHADOW_MAX_P99_MS must be a positive number")
 	}
 	if err := c.validateMLflow(); err != nil {
+		return err
+	}
+	if err := c.Telemetry.validate(); err != nil {
 		return err
 	}
 	if err := validateSchemes(c.Policy.ModelURISchemes); err != nil {

@@ -35,8 +35,9 @@ func TestLoadDefaults(t *testing.T) {
 		},
 		Cluster: ClusterConfig{Namespace: "models", Router: "replica", Gateway: "models", ShadowMirror: true, RouteDomain: "models.internal", QPS: 40, Burst: 80,
 			ProgressDeadline: 600 * time.Second, ScaleDownDelay: 30 * time.Second, Endpoints: "service-dns"},
-		Metrics: MetricsConfig{Timeout: 10 * time.Second},
-		Codec:   CodecConfig{Addr: "127.0.0.1:8081", Origins: []string{"http://127.0.0.1:8233", "http://localhost:8233"}},
+		Metrics:   MetricsConfig{Timeout: 10 * time.Second},
+		Codec:     CodecConfig{Addr: "127.0.0.1:8081", Origins: []string{"http://127.0.0.1:8233", "http://localhost:8233"}},
+		Telemetry: TelemetryConfig{OTLPProtocol: "grpc"},
 		Policy: Policy{
 			ShadowHoldDefault:      24 * time.Hour,
 			ShadowHoldMin:          24 * time.Hour,
@@ -159,6 +160,47 @@ func overrides() []override {
 		{"DEPLOYER_CODEC_ORIGINS", "https://ui.example/, http://127.0.0.1:8233", func(c Config) any { return c.Codec.Origins },
 			[]string{"https://ui.example", "http://127.0.0.1:8233"}},
 		{"DEPLOYER_DRIFT_REQUIRE_PROFILE", "none", func(c Config) any { return c.Policy.Drift.RequireProfile }, []contract.Environment(nil)},
+		{"DEPLOYER_METRICS_ADDR", "127.0.0.1:9464", func(c Config) any { return c.Telemetry.MetricsAddr }, "127.0.0.1:9464"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", func(c Config) any { return c.Telemetry.OTLPEndpoint }, "http://collector:4317"},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4317", func(c Config) any { return c.Telemetry.OTLPEndpoint }, "http://collector:4317"},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", func(c Config) any { return c.Telemetry.OTLPProtocol }, "http/protobuf"},
+		{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf", func(c Config) any { return c.Telemetry.OTLPProtocol }, "http/protobuf"},
+		{"OTEL_SERVICE_NAME", "deployer-eu", func(c Config) any { return c.Telemetry.ServiceName }, "deployer-eu"},
+		{"OTEL_SDK_DISABLED", "true", func(c Config) any { return c.Telemetry.TracesOff }, true},
+		{"OTEL_TRACES_EXPORTER", "none", func(c Config) any { return c.Telemetry.TracesOff }, true},
+	}
+}
+
+// TestTelemetryTracing: traces are exported only with an endpoint, the traces-specific variables
+// win over the general ones, and OpenTelemetry's switches turn them off.
+func TestTelemetryTracing(t *testing.T) {
+	cases := []struct {
+		name     string
+		vars     map[string]string
+		endpoint string
+		protocol string
+		tracing  bool
+	}{
+		{"nothing set", nil, "", "grpc", false},
+		{"general endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, "http://c:4317", "grpc", true},
+		{"traces endpoint wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:4318/v1/traces", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, "http://t:4318/v1/traces", "http/protobuf", true},
+		{"sdk disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_SDK_DISABLED": "true"}, "http://c:4317", "grpc", false},
+		{"traces exporter none", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_TRACES_EXPORTER": "none"}, "http://c:4317", "grpc", false},
+		{"traces exporter otlp", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_TRACES_EXPORTER": "otlp"}, "http://c:4317", "grpc", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.Telemetry
+			if got.OTLPEndpoint != tc.endpoint || got.OTLPProtocol != tc.protocol || got.Tracing() != tc.tracing {
+				t.Errorf("got %+v (tracing %v), want endpoint %q protocol %q tracing %v", got, got.Tracing(), tc.endpoint, tc.protocol, tc.tracing)
+			}
+		})
 	}
 }
 
@@ -173,8 +215,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 65 { // and the MLflow basic-auth pair, which goes together: TestLoadMLflowAuth
-		t.Fatalf("%d variables covered, want all 65", len(cases))
+	if len(cases) != 73 { // and the MLflow basic-auth pair, which goes together: TestLoadMLflowAuth
+		t.Fatalf("%d variables covered, want all 73", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -215,6 +257,9 @@ func TestLoadOverrides(t *testing.T) {
 				restored.Metrics = def.Metrics
 			case "DEPLOYER_CODEC_KEYS", "DEPLOYER_CODEC_ADDR", "DEPLOYER_CODEC_TOKEN", "DEPLOYER_CODEC_ORIGINS":
 				restored.Codec = def.Codec
+			case "DEPLOYER_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+				"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER":
+				restored.Telemetry = def.Telemetry
 			default:
 				restored.Policy = def.Policy
 			}
@@ -338,6 +383,10 @@ func TestLoadRejects(t *testing.T) {
 		{"prometheus without URL", map[string]string{"DEPLOYER_METRICS": "prometheus"}, "DEPLOYER_PROMETHEUS_URL", ""},
 		{"prometheus URL not http", map[string]string{"DEPLOYER_PROMETHEUS_URL": "127.0.0.1:9090"}, "DEPLOYER_PROMETHEUS_URL", ""},
 		{"metrics timeout 0", map[string]string{"DEPLOYER_METRICS_TIMEOUT": "0s"}, "DEPLOYER_METRICS_TIMEOUT", ""},
+		{"metrics address without port", map[string]string{"DEPLOYER_METRICS_ADDR": "127.0.0.1"}, "DEPLOYER_METRICS_ADDR", ""},
+		{"otlp protocol unknown", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL", ""},
+		{"traces exporter unknown", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER", ""},
+		{"sdk disabled not a bool", map[string]string{"OTEL_SDK_DISABLED": "yes"}, "OTEL_SDK_DISABLED", ""},
 		{"min requests not an integer", map[string]string{"DEPLOYER_SHADOW_MIN_REQUESTS": "1e3"}, "DEPLOYER_SHADOW_MIN_REQUESTS", ""},
 		{"waiver not a bool", map[string]string{"DEPLOYER_ALLOW_APPROVAL_WAIVER": "yes"}, "DEPLOYER_ALLOW_APPROVAL_WAIVER", ""},
 		{"push attempts 0", map[string]string{"DEPLOYER_OCI_PUSH_ATTEMPTS": "0"}, "DEPLOYER_OCI_PUSH_ATTEMPTS", ""},

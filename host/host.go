@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/seal"
 	"github.com/temporaldeployer/temporaldeployer/store"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 	"github.com/temporaldeployer/temporaldeployer/workflows"
 )
 
@@ -77,10 +79,13 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return st, nil
 }
 
-// Options are the worker's options from cfg.
+// Options are the worker's options from cfg, with the interceptor that counts finished runs by
+// outcome on the client's metrics handler (telemetry.Outcomes; the SDK's no-op handler when the
+// worker has no metrics endpoint).
 func Options(cfg config.Config) worker.Options {
 	return worker.Options{WorkerStopTimeout: cfg.StopTimeout, MaxHeartbeatThrottleInterval: heartbeatThrottle,
-		MaxConcurrentActivityExecutionSize: cfg.MaxActivities}
+		MaxConcurrentActivityExecutionSize: cfg.MaxActivities,
+		Interceptors:                       []interceptor.WorkerInterceptor{telemetry.Outcomes()}}
 }
 
 // EnsureSearchAttributes registers the contract's Keyword search attributes if they are missing.

@@ -17,4 +17,7 @@ func TestOptions(t *testing.T) {
 	if o.WorkerStopTimeout != 45*time.Second || o.MaxHeartbeatThrottleInterval != time.Second || o.MaxConcurrentActivityExecutionSize != 12000 {
 		t.Fatalf("worker options %+v", o)
 	}
+	if len(o.Interceptors) != 1 { // telemetry.Outcomes: finished runs counted by outcome
+		t.Fatalf("worker interceptors %v, want the outcome counter", o.Interceptors)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/codec"
 	"github.com/temporaldeployer/temporaldeployer/config"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 )
 
 // ClientOptions are how the worker and every project tool reach Temporal: the SDK's environment
@@ -21,8 +22,9 @@ import (
 // TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_GRPC_META_*. With none
 // of them: the local dev server, cfg's address and namespace (127.0.0.1:7233, default). With a
 // codec keyring (DEPLOYER_CODEC_KEYS) every payload and failure message is sealed (package codec);
-// a keyring that does not load is an error, never a connection in the clear.
-func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Options, error) {
+// a keyring that does not load is an error, never a connection in the clear. tel, when not nil,
+// adds the tracing interceptor and the metrics handler it has (package telemetry).
+func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger, tel *telemetry.Telemetry) (client.Options, error) {
 	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* variables, TEMPORAL_CONFIG_FILE): %w", err)
@@ -42,12 +44,13 @@ func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logg
 		o.DataConverter = codec.DataConverter(codec.New(ring))
 		o.FailureConverter = codec.FailureConverter(o.DataConverter)
 	}
+	tel.Apply(&o)
 	return o, nil
 }
 
 // Dial connects to Temporal as ClientOptions say, the environment read through lookup.
-func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger) (client.Client, error) {
-	o, err := ClientOptions(cfg, lookup, log)
+func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger, tel *telemetry.Telemetry) (client.Client, error) {
+	o, err := ClientOptions(cfg, lookup, log, tel)
 	if err != nil {
 		return nil, err
 	}

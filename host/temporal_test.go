@@ -69,7 +69,7 @@ server_name = "temporal.internal"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := ClientOptions(config.Defaults(), tc.env, log)
+			o, err := ClientOptions(config.Defaults(), tc.env, log, nil)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want an error naming %q", err, tc.err)
@@ -110,7 +110,7 @@ func TestClientOptionsCodec(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Defaults()
 			cfg.Codec.Keys = tc.keys
-			o, err := ClientOptions(cfg, env, log)
+			o, err := ClientOptions(cfg, env, log, nil)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want an error naming %q", err, tc.err)

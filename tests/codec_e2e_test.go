@@ -98,7 +98,7 @@ func encryptedWorld(t *testing.T, tp *realparts.Temporal, mlflow string, model r
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.TemporalAddress, cfg.Codec.Keys = tp.Address, keys.Path
-	c, err := host.Dial(context.Background(), cfg, envconfig.EnvLookupOS, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := host.Dial(context.Background(), cfg, envconfig.EnvLookupOS, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 	}
 	go func() { _ = http.Serve(health, parked.Health()) }()
 	sdk := &counters{}
-	opts, err := host.ClientOptions(cfg, envconfig.EnvLookupOS, log) // reached as the worker reaches Temporal
+	opts, err := host.ClientOptions(cfg, envconfig.EnvLookupOS, log, nil) // reached as the worker reaches Temporal
 	if err != nil {
 		return err
 	}

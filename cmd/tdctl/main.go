@@ -3,6 +3,7 @@
 // writes (DATABASE_URL):
 //
 //	tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]   an approver key pair
+//	tdctl start [-id ID] [-wait 10m] INPUT.json|-   start a run (its trace begins here when OTLP is on)
 //	tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
 //	tdctl abort -reason R [-by WHO] WORKFLOW_ID
 //	tdctl status [-json] WORKFLOW_ID
@@ -30,7 +31,7 @@ import (
 )
 
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"keygen": keygen, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
+	"keygen": keygen, "start": start, "approve": approve, "abort": abort, "status": status, "list": list, "ledger": ledger,
 	"verify": verify, "export": export, "codec-key": codecKey,
 }
 
@@ -55,6 +56,7 @@ func main() {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   tdctl keygen [-alg EdDSA|ES256] -kid KID -out KEY.jwk [-approver ID]
+  tdctl start [-id ID] [-wait DURATION] INPUT.json|-
   tdctl approve -key KEY.jwk -approver ID [-comment C] [-ttl 10m] [-signal] WORKFLOW_ID
   tdctl abort -reason R [-by WHO] WORKFLOW_ID
   tdctl status [-json] WORKFLOW_ID
@@ -64,7 +66,7 @@ func usage(w io.Writer) {
   tdctl export -deployment D
   tdctl codec-key -keyring FILE -id ID
 Temporal from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (payloads sealed with DEPLOYER_CODEC_KEYS), the ledger
-from DATABASE_URL, as the worker reads them.
+from DATABASE_URL, as the worker reads them; traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 `)
 }
 

@@ -24,35 +24,52 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/config"
 	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/host"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
 )
 
 // The commands that talk to a run through Temporal. They connect as the worker does (host.Dial:
-// the SDK's environment configuration, TEMPORAL_* variables and temporal.toml profiles).
+// the SDK's environment configuration, TEMPORAL_* variables and temporal.toml profiles), and trace
+// their calls as it does when OTEL_EXPORTER_OTLP_ENDPOINT is set, so an approval or an abort joins
+// the run's trace.
 
-// dial connects to Temporal with the worker's configuration.
-func dial(ctx context.Context, stderr io.Writer) (client.Client, bool) {
+// dial connects to Temporal with the worker's configuration; stop flushes the spans and closes.
+func dial(ctx context.Context, stderr io.Writer) (c client.Client, stop func(), ok bool) {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "tdctl: configuration:", err)
-		return nil, false
+		return nil, nil, false
 	}
-	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	tel, err := telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceTDCtl, Log: log})
 	if err != nil {
-		fmt.Fprintln(stderr, "tdctl:", err)
-		return nil, false
+		fmt.Fprintln(stderr, "tdctl: telemetry:", err)
+		return nil, nil, false
 	}
-	return c, true
+	flush := func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(fctx); err != nil {
+			fmt.Fprintln(stderr, "tdctl: telemetry:", err)
+		}
+	}
+	c, err = host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel)
+	if err != nil {
+		flush()
+		fmt.Fprintln(stderr, "tdctl:", err)
+		return nil, nil, false
+	}
+	return c, func() { c.Close(); flush() }, true
 }
 
 // withClient connects and runs fn with a context bounded by timeout; a failure to connect is exit 1.
 func withClient(stderr io.Writer, timeout time.Duration, fn func(ctx context.Context, c client.Client) int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, ok := dial(ctx, stderr)
+	c, stop, ok := dial(ctx, stderr)
 	if !ok {
 		return 1
 	}
-	defer c.Close()
+	defer stop()
 	return fn(ctx, c)
 }
 

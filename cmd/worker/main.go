@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/activities"
 	"github.com/temporaldeployer/temporaldeployer/config"
@@ -20,6 +21,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/probe"
 	"github.com/temporaldeployer/temporaldeployer/redact"
 	"github.com/temporaldeployer/temporaldeployer/registry"
+	"github.com/temporaldeployer/temporaldeployer/telemetry"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 )
 
@@ -65,11 +68,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)
 	}
-	c, err := host.Dial(ctx, cfg, envconfig.EnvLookupOS, log)
+	c, closeClient, err := dial(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeClient()
 	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
@@ -112,6 +115,34 @@ func startAttrs(cfg config.Config, packager, cluster bool) []any {
 		"packager", packager, "oci_repository", cfg.Packaging.OCIRepository, "oci_insecure", cfg.Packaging.OCIInsecure,
 		"cluster", cluster, "router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints,
 		"metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL)}
+}
+
+// dial starts the traces and the metrics endpoint the configuration asks for (both off by
+// default), says what it started, and connects to Temporal with them. closeClient closes the
+// client, then flushes the spans of the worker's last tasks and closes the endpoint.
+func dial(ctx context.Context, cfg config.Config, log *slog.Logger) (c client.Client, closeClient func(), err error) {
+	tel, err := telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceWorker, ServeMetrics: true, Log: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if tel.Tracing() {
+		log.Info("tracing", "otlp_endpoint", cfg.Telemetry.OTLPEndpoint, "otlp_protocol", cfg.Telemetry.OTLPProtocol)
+	}
+	if addr := tel.MetricsAddr(); addr != "" {
+		log.Info("metrics endpoint", "url", "http://"+addr+"/metrics")
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "error", err)
+		}
+	}
+	if c, err = host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); stop() }, nil
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.

@@ -24,6 +24,7 @@ UI_PORT=${DEMO_UI_PORT:-8233}
 MLFLOW_PORT=${DEMO_MLFLOW_PORT:-5000}
 OCI_PORT=${DEMO_OCI_PORT:-5001}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+WORKER_METRICS_PORT=${DEMO_WORKER_METRICS_PORT:-9464}
 SHADOW_HOLD=${DEMO_SHADOW_HOLD:-60s}
 AUTO_APPROVE=${DEMO_AUTO_APPROVE:-1}
 export CLUSTER_RUN_DIR=$root/$demo/cluster
@@ -76,11 +77,11 @@ echo "== the local Kubernetes control plane (first build: ~15-20 min, then cache
 bash infra/cluster/build.sh
 kubeconfig=$(bash infra/cluster/cluster.sh start | tail -n 1)
 bash infra/cluster/cluster.sh gateway-crds
-echo "== starting Prometheus on http://127.0.0.1:$PROM_PORT (scrapes the model servers the harness lists)"
+echo "== starting Prometheus on http://127.0.0.1:$PROM_PORT (scrapes the model servers the harness lists, and the worker's metrics on 127.0.0.1:$WORKER_METRICS_PORT)"
 bash infra/scripts/prometheus.sh install
 mkdir -p "$demo/prometheus" "$demo/harness"
 echo '[]' >"$demo/harness/targets.json"
-bash infra/scripts/prometheus.sh start "$root/$demo/prometheus" "$PROM_PORT" "$root/$demo/harness/targets.json"
+bash infra/scripts/prometheus.sh start "$root/$demo/prometheus" "$PROM_PORT" "$root/$demo/harness/targets.json" "127.0.0.1:$WORKER_METRICS_PORT"
 wait_http "http://127.0.0.1:$UI_PORT" "the Temporal Web UI"
 wait_http "$mlflow_uri/health" "MLflow"
 
@@ -130,6 +131,7 @@ export DATABASE_URL="$demo/deployer.db" DEPLOYER_LEDGER_KEY="$demo/ledger/worker
 TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=ingress DEPLOYER_INGRESS_URL="$ingress" DEPLOYER_PROBE_TIMEOUT=60s \
   DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" DEPLOYER_APPROVERS_FILE="$demo/approvers/policy.json" \
+  DEPLOYER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
   DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
   DEPLOYER_SHADOW_MIN_REQUESTS=500 DEPLOYER_SHADOW_SAMPLE_EVERY=10s \
@@ -213,7 +215,8 @@ cat <<TXT
 == done. Still running for you to look at:
    Temporal Web UI : http://127.0.0.1:$UI_PORT/namespaces/default/workflows
    MLflow          : $mlflow_uri/#/models/$name   (shadow evidence as temporaldeployer.shadow.* version tags)
-   Prometheus      : http://127.0.0.1:$PROM_PORT/graph
+   Prometheus      : http://127.0.0.1:$PROM_PORT/graph   (the worker's own: deployer_deployments_total, deployer_gate_verdicts_total, …)
+   worker metrics  : http://127.0.0.1:$WORKER_METRICS_PORT/metrics
    kubeconfig      : $kubeconfig   (namespace models)
    OCI registry    : 127.0.0.1:$OCI_PORT/models
    records (SQLite): $demo/deployer.db   (tdctl ledger <workflow-id>; tables ml_deployments, ml_model_registry, evidence_ledger)

@@ -2,8 +2,11 @@
 # A throwaway Prometheus for tests and the demo: the pinned Debian package, run as our own process.
 #   install                    apt-get install PROMETHEUS_DEBIAN_PACKAGE if /usr/bin/prometheus is missing
 #                              or not PROMETHEUS_VERSION; idempotent; never starts the package's service
-#   start DIR PORT TARGETS     write DIR/prometheus.yml (1 s scrape and evaluation interval; targets from
-#                              the file_sd JSON file TARGETS, re-read every second), start prometheus on
+#   start DIR PORT TARGETS [WORKER]
+#                              write DIR/prometheus.yml (1 s scrape and evaluation interval; targets from
+#                              the file_sd JSON file TARGETS, re-read every second; with WORKER, a host:port,
+#                              also job temporaldeployer-worker scraping the worker's /metrics there
+#                              (DEPLOYER_METRICS_ADDR)), start prometheus on
 #                              127.0.0.1:PORT with its TSDB in DIR/data (2 d retention), its pid in
 #                              DIR/prometheus.pid and its log in DIR/prometheus.log; return once
 #                              /-/ready answers; does nothing if DIR's Prometheus is already running
@@ -70,7 +73,7 @@ running() {
 }
 
 write_config() {
-  local dir=$1 targets=$2
+  local dir=$1 targets=$2 worker=${3:-}
   cat >"$dir/prometheus.yml" <<EOF
 # Written by infra/scripts/prometheus.sh.
 global:
@@ -82,6 +85,11 @@ scrape_configs:
     file_sd_configs:
       - files: ["$targets"]
         refresh_interval: 1s
+EOF
+  [ -z "$worker" ] || cat >>"$dir/prometheus.yml" <<EOF
+  - job_name: temporaldeployer-worker
+    static_configs:
+      - targets: ["$worker"]
 EOF
 }
 
@@ -99,8 +107,8 @@ $(tail -n 20 "$dir/prometheus.log")"
 }
 
 cmd_start() {
-  [ $# = 3 ] || { echo "usage: $0 start DIR PORT TARGETS_FILE" >&2; exit 2; }
-  local dir=$1 port=$2 targets=$3
+  [ $# = 3 ] || [ $# = 4 ] || { echo "usage: $0 start DIR PORT TARGETS_FILE [WORKER_HOST:PORT]" >&2; exit 2; }
+  local dir=$1 port=$2 targets=$3 worker=${4:-}
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "port '$port': want 1-65535"
   installed || die "$pkg $PROMETHEUS_VERSION is not installed: run '$0 install'"
   mkdir -p "$dir/data"
@@ -111,7 +119,7 @@ cmd_start() {
     say "already running ($dir, pid $(pid_of "$dir"))"
     return
   fi
-  write_config "$dir" "$targets"
+  write_config "$dir" "$targets" "$worker"
   # setsid: its own session, so the caller's job control and signals leave it alone; stop ends it.
   setsid "$bin" --config.file "$dir/prometheus.yml" --storage.tsdb.path "$dir/data" \
     --web.listen-address "127.0.0.1:$port" --storage.tsdb.retention.time 2d \
@@ -149,5 +157,5 @@ case "${1:-}" in
   install) cmd_install ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
-  *) echo "usage: $0 install | start DIR PORT TARGETS_FILE | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start DIR PORT TARGETS_FILE [WORKER_HOST:PORT] | stop DIR" >&2; exit 2 ;;
 esac

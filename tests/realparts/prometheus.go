@@ -13,6 +13,18 @@ import (
 // targets file every second, and stops it when the test ends. It returns the base URL.
 func StartPrometheus(t testing.TB, targetsFile string) string {
 	t.Helper()
+	return startPrometheus(t, targetsFile)
+}
+
+// StartPrometheusScrapingWorker is StartPrometheus with the demo's worker job too: job
+// temporaldeployer-worker scrapes the worker's metrics endpoint at workerAddr (host:port).
+func StartPrometheusScrapingWorker(t testing.TB, targetsFile, workerAddr string) string {
+	t.Helper()
+	return startPrometheus(t, targetsFile, workerAddr)
+}
+
+func startPrometheus(t testing.TB, targetsFile string, worker ...string) string {
+	t.Helper()
 	_, err := os.Stat("/usr/bin/prometheus")
 	Require(t, "prometheus (infra/scripts/prometheus.sh install)", err)
 	port, err := freePort()
@@ -21,7 +33,8 @@ func StartPrometheus(t testing.TB, targetsFile string) string {
 	}
 	dir := t.TempDir()
 	script := filepath.Join(Root(), "infra", "scripts", "prometheus.sh")
-	if out, err := exec.Command("bash", script, "start", dir, strconv.Itoa(port), targetsFile).CombinedOutput(); err != nil {
+	args := append([]string{script, "start", dir, strconv.Itoa(port), targetsFile}, worker...)
+	if out, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
 		t.Fatalf("start prometheus: %v\n%s\n%s", err, out, Tail(filepath.Join(dir, "prometheus.log"), 20))
 	}
 	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", dir).Run() })
