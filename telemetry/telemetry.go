@@ -147,6 +147,7 @@ func (t *Telemetry) serveMetrics(addr string, res *resource.Resource, log *slog.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }) // the process answers: liveness
 	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	t.addr = ln.Addr().String()
 	go func() {

@@ -64,6 +64,11 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("/metrics lacks %s\n%s", want, body)
 		}
 	}
+	if hz, err := http.Get("http://" + tel.MetricsAddr() + "/healthz"); err != nil || hz.StatusCode != http.StatusOK {
+		t.Errorf("/healthz (the Deployment's liveness probe): %v %v", hz, err)
+	} else {
+		hz.Body.Close()
+	}
 	tdctl, err := Start(context.Background(), cfg, Options{Service: ServiceTDCtl})
 	if err != nil || tdctl.MetricsAddr() != "" {
 		t.Fatalf("tdctl serves metrics at %q (%v)", tdctl.MetricsAddr(), err)
