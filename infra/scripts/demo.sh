@@ -17,9 +17,10 @@
 # its state in DEMO_DIR, so a second `make demo` goes on where the first stopped: the records
 # (deployer.db), the Temporal dev server's history (temporal.db), MLflow (mlflow.db, artifacts/), the
 # OCI registry (CNCF distribution, filesystem storage in registry/, infra/scripts/registry.sh), the
-# cluster (cluster/: etcd, certificates), Prometheus's TSDB, the ledger and approver keys. The
-# harness and the load generator keep nothing: they start from what the cluster runs. The demo
-# checks that the registry answers every image the records and the cluster name (demo-images.py).
+# cluster (cluster/: etcd, certificates), Prometheus's TSDB, the worker's bentos (bentoml/), the ledger
+# and approver keys. The harness and the load generator keep nothing: they start from what the cluster
+# runs. The demo checks that the registry answers every image the records and the cluster name
+# (demo-images.py).
 # `make demo-clean` stops the demo and deletes DEMO_DIR: the next `make demo` starts from nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -169,7 +170,7 @@ export DATABASE_URL="$demo/deployer.db" DEPLOYER_LEDGER_KEY="$demo/ledger/worker
 TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=ingress DEPLOYER_INGRESS_URL="$ingress" DEPLOYER_PROBE_TIMEOUT=60s \
   DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" DEPLOYER_APPROVERS_FILE="$demo/approvers/policy.json" \
-  DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
+  DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true DEPLOYER_BENTOML_HOME="$demo/bentoml" \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
   DEPLOYER_SHADOW_MIN_REQUESTS=500 DEPLOYER_SHADOW_SAMPLE_EVERY=10s \
   DEPLOYER_CANARY_HOLD_MIN=5s DEPLOYER_CANARY_HOLD_DEFAULT=15s DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5 DEPLOYER_CANARY_SAMPLE_EVERY=3s DEPLOYER_CANARY_WARMUP=3s DEPLOYER_SCALE_DOWN_DELAY=2s \
