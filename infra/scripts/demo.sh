@@ -19,7 +19,8 @@
 # OCI registry (CNCF distribution, filesystem storage in registry/, infra/scripts/registry.sh), the
 # cluster (cluster/: etcd, certificates), Prometheus's TSDB, the worker's bentos (bentoml/), the ledger
 # and approver keys. The harness and the load generator keep nothing: they start from what the cluster
-# runs. The demo checks that the registry answers every image the records and the cluster name
+# runs (the harness on a fixed port, DEMO_INGRESS_PORT, default 5080, so kept endpoint URLs answer).
+# The demo checks that the registry answers every image the records and the cluster name
 # (demo-images.py).
 # `make demo-clean` stops the demo and deletes DEMO_DIR: the next `make demo` starts from nothing.
 set -euo pipefail
@@ -35,6 +36,8 @@ UI_PORT=${DEMO_UI_PORT:-8233}
 MLFLOW_PORT=${DEMO_MLFLOW_PORT:-5000}
 OCI_PORT=${DEMO_OCI_PORT:-5001}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+# The harness's ingress: a fixed port, so the endpoint URLs the records keep still answer next time.
+INGRESS_PORT=${DEMO_INGRESS_PORT:-5080}
 SHADOW_HOLD=${DEMO_SHADOW_HOLD:-60s}
 AUTO_APPROVE=${DEMO_AUTO_APPROVE:-1}
 export CLUSTER_RUN_DIR=$demo/cluster
@@ -105,6 +108,8 @@ if [ -f "$demo/deployer.db" ]; then
 fi
 echo "== starting Prometheus on http://127.0.0.1:$PROM_PORT (scrapes the model servers the harness lists)"
 bash infra/scripts/prometheus.sh install
+# The harness keeps nothing (its URL file, model servers' dirs): it starts again from the cluster.
+rm -rf "$demo/harness"
 mkdir -p "$demo/prometheus" "$demo/harness"
 echo '[]' >"$demo/harness/targets.json"
 bash infra/scripts/prometheus.sh start "$demo/prometheus" "$PROM_PORT" "$demo/harness/targets.json"
@@ -159,6 +164,7 @@ json.dump(policy, sys.stdout, indent=2)' >"$demo/approvers/policy.json"
 echo "   private key $demo/approvers/alice.jwk; policy $demo/approvers/policy.json (DEPLOYER_APPROVERS_FILE)"
 echo "== starting the loopback harness (a test and demo aid): the model servers of namespace models, behind one ingress URL"
 "$demo/loopback-harness" -kubeconfig "$kubeconfig" -namespace models -url-file "$demo/harness/url" -dir "$demo/harness" \
+  -listen "127.0.0.1:$INGRESS_PORT" \
   -bentoml "$bin/bentoml" -insecure -targets "$demo/harness/targets.json" -faults "$v3n/canary:TD_FAULT_LATENCY_MS=200" \
   >"$demo/harness.log" 2>&1 &
 echo $! >"$demo/harness.pid"
