@@ -8,7 +8,7 @@
 #                       go.sum, checked against the checksum database); idempotent
 #   path                print the binary's path
 #   start DIR PORT      write DIR/config.yml (listen on 127.0.0.1:PORT only, no auth, storage in
-#                       DIR/storage, delete enabled), start the registry with its pid in
+#                       DIR/storage, delete enabled; the upload secret in DIR/http-secret), start the registry with its pid in
 #                       DIR/registry.pid and its log in DIR/registry.log, return once /v2/ answers;
 #                       does nothing if DIR's registry is already running
 #   stop DIR            stop DIR's registry (if running); its storage stays
@@ -109,9 +109,11 @@ cmd_start() {
     return
   fi
   write_config "$dir" "$port"
+  # The secret that signs upload state: kept with the storage, so an upload survives a restart.
+  [ -s "$dir/http-secret" ] || (umask 077 && openssl rand -hex 32 >"$dir/http-secret")
   # setsid: its own session, so the caller's job control and signals leave it alone; stop ends it.
   # OTEL_TRACES_EXPORTER=none: v3 sets up OpenTelemetry tracing, which would try to export.
-  OTEL_TRACES_EXPORTER=none setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+  REGISTRY_HTTP_SECRET=$(cat "$dir/http-secret") OTEL_TRACES_EXPORTER=none setsid "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$dir/registry.pid"
   wait_ready "$dir" "$port" "$pid"
