@@ -1,11 +1,15 @@
 # TemporalDeployer. `make demo` and `make test` install what they need (see infra/scripts/).
-.PHONY: demo demo-stop test bootstrap worker worker-image bench fuzz crash-matrix postgres-start postgres-stop vet cluster cluster-stop
+.PHONY: demo demo-stop demo-clean test bootstrap worker worker-image bench fuzz crash-matrix postgres-start postgres-stop vet cluster cluster-stop
 
 demo: bootstrap
 	bash infra/scripts/demo.sh
 
 demo-stop:
 	bash infra/scripts/demo.sh stop
+
+# Stops the demo and deletes its state (DEMO_DIR, default .cache/demo): the next demo starts from nothing.
+demo-clean:
+	bash infra/scripts/demo.sh clean
 
 test:
 	bash infra/scripts/test.sh

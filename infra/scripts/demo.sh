@@ -12,12 +12,24 @@
 #   DEMO_SHADOW_HOLD   the shadow hold, shortened for the demo (default 60s; production policy: 24h)
 #   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com with her signing key (tdctl
 #                      approve); 0: you run the printed command
-# Services keep running for you to look at the Web UI; `make demo-stop` stops them. Everything lives
-# under .cache/demo (git-ignored), wiped when the next demo starts.
+#   DEMO_DIR           where the demo's state lives (default .cache/demo, git-ignored)
+# Services keep running for you to look at the Web UI; `make demo-stop` stops them. Every part keeps
+# its state in DEMO_DIR, so a second `make demo` goes on where the first stopped: the records
+# (deployer.db), the Temporal dev server's history (temporal.db), MLflow (mlflow.db, artifacts/), the
+# OCI registry (CNCF distribution, filesystem storage in registry/, infra/scripts/registry.sh), the
+# cluster (cluster/: etcd, certificates), Prometheus's TSDB, the worker's bentos (bentoml/), the ledger
+# and approver keys. The harness and the load generator keep nothing: they start from what the cluster
+# runs (the harness on a fixed port, DEMO_INGRESS_PORT, default 5080, so kept endpoint URLs answer).
+# The demo checks that the registry answers every image the records and the cluster name
+# (demo-images.py).
+# `make demo-clean` stops the demo and deletes DEMO_DIR: the next `make demo` starts from nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-demo=.cache/demo
+demo=${DEMO_DIR:-.cache/demo}
+case "$demo" in /*) ;; *) demo=$root/$demo ;; esac
+# The state's layout; a DEMO_DIR without this stamp (or with another) is started clean.
+layout="2: OCI registry CNCF distribution, filesystem storage in registry/"
 bin=.cache/venv/bin
 TEMPORAL_PORT=${DEMO_TEMPORAL_PORT:-7233}
 UI_PORT=${DEMO_UI_PORT:-8233}
@@ -25,9 +37,11 @@ MLFLOW_PORT=${DEMO_MLFLOW_PORT:-5000}
 OCI_PORT=${DEMO_OCI_PORT:-5001}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
 WORKER_METRICS_PORT=${DEMO_WORKER_METRICS_PORT:-9464}
+# The harness's ingress: a fixed port, so the endpoint URLs the records keep still answer next time.
+INGRESS_PORT=${DEMO_INGRESS_PORT:-5080}
 SHADOW_HOLD=${DEMO_SHADOW_HOLD:-60s}
 AUTO_APPROVE=${DEMO_AUTO_APPROVE:-1}
-export CLUSTER_RUN_DIR=$root/$demo/cluster
+export CLUSTER_RUN_DIR=$demo/cluster
 address=127.0.0.1:$TEMPORAL_PORT
 mlflow_uri=http://127.0.0.1:$MLFLOW_PORT
 
@@ -43,16 +57,26 @@ stop() {
     rm -f "$p"
   done
   bash infra/scripts/prometheus.sh stop "$demo/prometheus" >/dev/null 2>&1 || true
+  bash infra/scripts/registry.sh stop "$demo/registry" >/dev/null 2>&1 || true
   bash infra/cluster/cluster.sh stop >/dev/null 2>&1 || true
   echo "demo: stopped"
 }
-if [ "${1:-}" = stop ]; then stop; exit 0; fi
+case "${1:-}" in
+  stop) stop; exit 0 ;;
+  clean) stop; rm -rf "$demo"; echo "demo: removed $demo; the next demo starts from nothing"; exit 0 ;;
+esac
 stop >/dev/null
-# Every demo starts from nothing: records, registry, MLflow and cluster state of an earlier demo would
-# point at images and servers this one does not have (a known-good row whose image is gone cannot be
-# restored).
-rm -rf "$demo"
+if [ -d "$demo" ] && [ "$(cat "$demo/LAYOUT" 2>/dev/null)" != "$layout" ]; then
+  # A demo from before the registry kept its manifests (go-containerregistry's in-memory one): its
+  # records and cluster name images no registry has any more.
+  echo "demo: $demo holds an earlier demo's state in another layout (its registry lost its manifests); starting clean"
+  rm -rf "$demo"
+fi
+if [ -f "$demo/LAYOUT" ]; then
+  echo "demo: going on from the state in $demo (records, Temporal, MLflow, registry, cluster); make demo-clean starts from nothing"
+fi
 mkdir -p "$demo"
+echo "$layout" >"$demo/LAYOUT"
 
 wait_http() { # url, what
   for _ in $(seq 1 120); do curl -fs -o /dev/null "$1" && return 0; sleep 1; done
@@ -66,26 +90,45 @@ sa=(); for n in DeploymentName ModelVersion TargetEnvironment DeploymentStage; d
   --db-filename "$demo/temporal.db" "${sa[@]}" --log-level error >"$demo/temporal.log" 2>&1 &
 echo $! >"$demo/temporal.pid"
 echo "== starting MLflow on $mlflow_uri"
-"$bin/mlflow" server --backend-store-uri "sqlite:///$root/$demo/mlflow.db" --default-artifact-root "$root/$demo/artifacts" \
+"$bin/mlflow" server --backend-store-uri "sqlite:///$demo/mlflow.db" --default-artifact-root "$demo/artifacts" \
   --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 >"$demo/mlflow.log" 2>&1 &
 echo $! >"$demo/mlflow.pid"
-echo "== starting a local OCI registry on 127.0.0.1:$OCI_PORT"
-go build -o "$demo/ociregistry" ./cmd/ociregistry
-"$demo/ociregistry" -addr "127.0.0.1:$OCI_PORT" -dir "$demo/oci" >"$demo/ociregistry.log" 2>&1 &
-echo $! >"$demo/ociregistry.pid"
+echo "== starting a local OCI registry on 127.0.0.1:$OCI_PORT (CNCF distribution, storage in $demo/registry/storage)"
+bash infra/scripts/registry.sh install
+bash infra/scripts/registry.sh start "$demo/registry" "$OCI_PORT"
 echo "== the local Kubernetes control plane (first build: ~15-20 min, then cached)"
 bash infra/cluster/build.sh
 kubeconfig=$(bash infra/cluster/cluster.sh start | tail -n 1)
 bash infra/cluster/cluster.sh gateway-crds
+if [ -f "$demo/deployer.db" ]; then
+  echo "== the kept records and cluster name these images; the registry must answer each (a registry HEAD by digest)"
+  python3 infra/scripts/demo-images.py "$demo/deployer.db" "$CLUSTER_RUN_DIR" || {
+    echo "demo: the registry lacks images the records or the cluster name; start clean with: make demo-clean" >&2
+    exit 1
+  }
+fi
 echo "== starting Prometheus on http://127.0.0.1:$PROM_PORT (scrapes the model servers the harness lists, and the worker's metrics on 127.0.0.1:$WORKER_METRICS_PORT)"
 bash infra/scripts/prometheus.sh install
+# The harness keeps nothing (its URL file, model servers' dirs): it starts again from the cluster.
+rm -rf "$demo/harness"
 mkdir -p "$demo/prometheus" "$demo/harness"
 echo '[]' >"$demo/harness/targets.json"
-bash infra/scripts/prometheus.sh start "$root/$demo/prometheus" "$PROM_PORT" "$root/$demo/harness/targets.json" "127.0.0.1:$WORKER_METRICS_PORT"
+bash infra/scripts/prometheus.sh start "$demo/prometheus" "$PROM_PORT" "$demo/harness/targets.json" "127.0.0.1:$WORKER_METRICS_PORT"
 wait_http "http://127.0.0.1:$UI_PORT" "the Temporal Web UI"
 wait_http "$mlflow_uri/health" "MLflow"
 
-echo "== logging four small real scikit-learn models to MLflow (v1..v4), each with a model card, test evidence and a drift reference profile"
+name=fraud-detector
+# The registry versions this demo's four models will get: after a kept state's, v<n+1>..v<n+4>.
+base=$("$bin/python" -c '
+import json, sys, urllib.error, urllib.parse, urllib.request
+q = urllib.parse.urlencode({"filter": "name=\x27%s\x27" % sys.argv[2], "max_results": 10000})
+try:
+    found = json.load(urllib.request.urlopen(sys.argv[1] + "/api/2.0/mlflow/model-versions/search?" + q))
+except urllib.error.HTTPError:
+    found = {}
+print(max([int(v["version"]) for v in found.get("model_versions", [])], default=0))' "$mlflow_uri" "$name")
+v1n=$((base + 1)) v2n=$((base + 2)) v3n=$((base + 3)) v4n=$((base + 4))
+echo "== logging four small real scikit-learn models to MLflow (v$v1n..v$v4n), each with a model card, test evidence and a drift reference profile"
 field() { "$bin/python" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 uris=()
 for _ in 1 2 3 4; do
@@ -105,10 +148,12 @@ cat <<TXT
      shadow hold $SHADOW_HOLD [24h], sampled every 10s [5m], needing 500 requests [1000];
      canary holds 15s [10m], at least 10 canary requests per analysis [50], extended up to 6 times [3]
      (a p99 is judged over 200 canary requests, whatever the minimum).
-   The harness slows v3's canary (TD_FAULT_LATENCY_MS=200 on its model server) so its analysis fails.
+   The harness slows v$v3n's canary (TD_FAULT_LATENCY_MS=200 on its model server) so its analysis fails.
 TXT
 echo "== an approver key for alice@example.com (tdctl keygen) and the worker's approver policy: production needs her signed approval"
 mkdir -p "$demo/approvers"
+# Kept from an earlier demo: her key (and the policy naming it) verify that demo's approvals too.
+[ -s "$demo/approvers/policy.json" ] && [ -s "$demo/approvers/alice.jwk" ] ||
 "$demo/tdctl" keygen -kid alice-demo -out "$demo/approvers/alice.jwk" -approver alice@example.com | "$bin/python" -c '
 import json, sys
 text, docs, dec, i = sys.stdin.read(), [], json.JSONDecoder(), 0
@@ -120,7 +165,8 @@ json.dump(policy, sys.stdout, indent=2)' >"$demo/approvers/policy.json"
 echo "   private key $demo/approvers/alice.jwk; policy $demo/approvers/policy.json (DEPLOYER_APPROVERS_FILE)"
 echo "== starting the loopback harness (a test and demo aid): the model servers of namespace models, behind one ingress URL"
 "$demo/loopback-harness" -kubeconfig "$kubeconfig" -namespace models -url-file "$demo/harness/url" -dir "$demo/harness" \
-  -bentoml "$bin/bentoml" -insecure -targets "$root/$demo/harness/targets.json" -faults "3/canary:TD_FAULT_LATENCY_MS=200" \
+  -listen "127.0.0.1:$INGRESS_PORT" \
+  -bentoml "$bin/bentoml" -insecure -targets "$demo/harness/targets.json" -faults "$v3n/canary:TD_FAULT_LATENCY_MS=200" \
   >"$demo/harness.log" 2>&1 &
 echo $! >"$demo/harness.pid"
 for _ in $(seq 1 120); do [ -s "$demo/harness/url" ] && break; sleep 0.5; done
@@ -132,7 +178,7 @@ TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
   KUBECONFIG="$kubeconfig" DEPLOYER_ENDPOINTS=ingress DEPLOYER_INGRESS_URL="$ingress" DEPLOYER_PROBE_TIMEOUT=60s \
   DEPLOYER_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" DEPLOYER_APPROVERS_FILE="$demo/approvers/policy.json" \
   DEPLOYER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
-  DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true \
+  DEPLOYER_OCI_REPOSITORY="127.0.0.1:$OCI_PORT/models" DEPLOYER_OCI_INSECURE=true DEPLOYER_BENTOML_HOME="$demo/bentoml" \
   DEPLOYER_SHADOW_HOLD_MIN="$SHADOW_HOLD" DEPLOYER_SHADOW_HOLD_DEFAULT="$SHADOW_HOLD" DEPLOYER_SHADOW_MIN_DURATION="$SHADOW_HOLD" \
   DEPLOYER_SHADOW_MIN_REQUESTS=500 DEPLOYER_SHADOW_SAMPLE_EVERY=10s \
   DEPLOYER_CANARY_HOLD_MIN=5s DEPLOYER_CANARY_HOLD_DEFAULT=15s DEPLOYER_CANARY_MIN_REQUESTS_FLOOR=5 DEPLOYER_CANARY_SAMPLE_EVERY=3s DEPLOYER_CANARY_WARMUP=3s DEPLOYER_SCALE_DOWN_DELAY=2s \
@@ -140,10 +186,9 @@ TEMPORAL_ADDRESS=$address MLFLOW_TRACKING_URI=$mlflow_uri \
 echo $! >"$demo/worker.pid"
 sleep 2
 
-name=fraud-detector
 echo "== starting the load generator (harness): 40 predictions/s (rows drawn from the models' training distribution) for at most 30 min, split by the canary weight read from the cluster, copied to the shadow"
 echo 0 >"$demo/shadow-shift"
-KUBECONFIG="$kubeconfig" "$demo/loadgen" -targets "$root/$demo/harness/targets.json" -deployment "$name" \
+KUBECONFIG="$kubeconfig" "$demo/loadgen" -targets "$demo/harness/targets.json" -deployment "$name" \
   -rate 40 -count 72000 -duration 30m -inputs 3 -shadow-shift-file "$demo/shadow-shift" -weight-from-cluster \
   >"$demo/loadgen.log" 2>&1 &
 echo $! >"$demo/loadgen.pid"
@@ -185,29 +230,31 @@ ledger() { # id, gates...
 ts=$(date +%s)
 started=$(date +%s)
 
-echo; echo "== 1. deploy v1 to staging: register, package (BentoML → OCI, digest-pinned), roll out, probe with a synthetic inference"
+echo; echo "== 1. deploy v$v1n to staging: register, package (BentoML → OCI, digest-pinned), roll out, probe with a synthetic inference"
 execute "deploy-$name-staging-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"target_environment\":\"staging\"}"
-echo; echo "== 2. a skip is denied: promote v1 from Staging straight to Production"
+echo; echo "== 2. a skip is denied: promote v$v1n from Staging straight to Production"
 execute "promote-$name-skip-$ts" "{\"model_uri\":\"${uris[0]}\",$common,\"deployment_action\":\"promote\",\"target_environment\":\"production\"}"
-echo; echo "== 3. deploy v1 to production: the Shadow rung (mirrored traffic, a measured $SHADOW_HOLD hold), approval"
-v1="deploy-$name-production-v1-$ts"; deploy_production "$v1" "${uris[0]}" show-forgery
-echo; echo "== 4. deploy v2 to production: staging, measured shadow, approval, canary 5 → 20 → 50 → 100 % with analysis"
-v2="deploy-$name-production-v2-$ts"; deploy_production "$v2" "${uris[1]}"
-echo; echo "== 5. deploy v3 to production: its canary is slowed, the analysis fails, stable v2 is back at 100 % at once"
-v3="deploy-$name-production-v3-$ts"; deploy_production "$v3" "${uris[2]}"
-echo; echo "== 6. deploy v4 to production while the shadow's copies come from a shifted distribution (+1.5 σ): the drift gate blocks it in the shadow"
+echo; echo "== 3. deploy v$v1n to production: the Shadow rung (mirrored traffic, a measured $SHADOW_HOLD hold), approval"
+v1="deploy-$name-production-v$v1n-$ts"; deploy_production "$v1" "${uris[0]}" show-forgery
+echo; echo "== 4. deploy v$v2n to production: staging, measured shadow, approval, canary 5 → 20 → 50 → 100 % with analysis"
+v2="deploy-$name-production-v$v2n-$ts"; deploy_production "$v2" "${uris[1]}"
+echo; echo "== 5. deploy v$v3n to production: its canary is slowed, the analysis fails, stable v$v2n is back at 100 % at once"
+v3="deploy-$name-production-v$v3n-$ts"; deploy_production "$v3" "${uris[2]}"
+echo; echo "== 6. deploy v$v4n to production while the shadow's copies come from a shifted distribution (+1.5 σ): the drift gate blocks it in the shadow"
 echo 1.5 >"$demo/shadow-shift"
-v4="deploy-$name-production-v4-$ts"; deploy_production "$v4" "${uris[3]}"
+v4="deploy-$name-production-v$v4n-$ts"; deploy_production "$v4" "${uris[3]}"
 echo 0 >"$demo/shadow-shift"
 
 echo; echo "== the evidence, as measured (tdctl ledger <workflow-id>)"
-echo "-- v1: registry evidence (R1 tests, R10 model card, R11 drift profile, R12 pinned), shadow, drift and approvals (the unsigned one rejected, alice's verified)"
+echo "-- v$v1n: registry evidence (R1 tests, R10 model card, R11 drift profile, R12 pinned), shadow, drift and approvals (the unsigned one rejected, alice's verified)"
 ledger "$v1" R1_test_evidence R10_model_card R11_drift_profile R12_pinned_requirements shadow_criteria drift approval
-echo "-- v2: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
-echo "-- v3: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
-echo "-- v4: the drift gate, per feature"; ledger "$v4" drift
+echo "-- v$v2n: shadow and each canary step"; ledger "$v2" shadow_criteria canary_analysis
+echo "-- v$v3n: the failed canary step and the verified rollback"; ledger "$v3" canary_analysis rollback_verified
+echo "-- v$v4n: the drift gate, per feature"; ledger "$v4" drift
 echo; echo "== the ledger is sealed (chained and signed by the worker's key): tdctl verify recomputes every chain"
 "$demo/tdctl" verify | sed 's/^/   /'
+echo "== every image the records and the cluster name is in the registry (kept for the next make demo)"
+python3 infra/scripts/demo-images.py "$demo/deployer.db" "$CLUSTER_RUN_DIR" || true
 echo "   journey took $(( $(date +%s) - started )) s"
 
 cat <<TXT
@@ -221,5 +268,6 @@ cat <<TXT
    OCI registry    : 127.0.0.1:$OCI_PORT/models
    records (SQLite): $demo/deployer.db   (tdctl ledger <workflow-id>; tables ml_deployments, ml_model_registry, evidence_ledger)
    logs            : $demo/*.log
+   state           : $demo   (kept: a second make demo goes on from it; make demo-clean deletes it)
    stop with       : make demo-stop
 TXT

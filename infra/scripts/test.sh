@@ -10,6 +10,9 @@ bash infra/cluster/build.sh || exit 1
 bash infra/scripts/postgres.sh install || exit 1
 bash infra/scripts/prometheus.sh install || exit 1
 bash infra/scripts/chromium.sh install || exit 1
+# The OCI registry the persistence test and the demo run (CNCF distribution, built from the Go
+# module proxy into .cache/registry on first use, ~2 min cold).
+bash infra/scripts/registry.sh install || exit 1
 bash infra/scripts/postgres.sh start || exit 1
 trap 'bash infra/scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 export TEST_POSTGRES_URL
