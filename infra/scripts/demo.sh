@@ -13,6 +13,8 @@
 #   DEMO_AUTO_APPROVE  1 (default): the demo approves as alice@example.com with her signing key (tdctl
 #                      approve); 0: you run the printed command
 #   DEMO_DIR           where the demo's state lives (default .cache/demo, git-ignored)
+# Payloads are sealed with a keyring kept in DEMO_DIR (codec-keys.json); the codec server
+# (cmd/codec-server, DEMO_CODEC_PORT, default 8081) lets the Web UI and the temporal CLI show them.
 # Services keep running for you to look at the Web UI; `make demo-stop` stops them. Every part keeps
 # its state in DEMO_DIR, so a second `make demo` goes on where the first stopped: the records
 # (deployer.db), the Temporal dev server's history (temporal.db), MLflow (mlflow.db, artifacts/), the
@@ -37,6 +39,8 @@ MLFLOW_PORT=${DEMO_MLFLOW_PORT:-5000}
 OCI_PORT=${DEMO_OCI_PORT:-5001}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
 WORKER_METRICS_PORT=${DEMO_WORKER_METRICS_PORT:-9464}
+CODEC_PORT=${DEMO_CODEC_PORT:-8081}
+codec_url=http://127.0.0.1:$CODEC_PORT
 # The harness's ingress: a fixed port, so the endpoint URLs the records keep still answer next time.
 INGRESS_PORT=${DEMO_INGRESS_PORT:-5080}
 SHADOW_HOLD=${DEMO_SHADOW_HOLD:-60s}
@@ -84,9 +88,20 @@ wait_http() { # url, what
 }
 run() { echo "\$ $*"; "$@"; }
 
-echo "== starting the Temporal dev server (Web UI on http://127.0.0.1:$UI_PORT)"
+echo "== payloads sealed (AES-256-GCM): the keyring $demo/codec-keys.json, the codec server on $codec_url for the Web UI and the CLI"
+go build -o "$demo/tdctl" ./cmd/tdctl
+go build -o "$demo/codec-server" ./cmd/codec-server
+# Kept with the rest of the state: the history a kept temporal.db holds was sealed with it.
+[ -s "$demo/codec-keys.json" ] || "$demo/tdctl" codec-key -keyring "$demo/codec-keys.json" -id "demo-$(date +%Y%m%d)" | sed 's/^/   /'
+DEPLOYER_CODEC_KEYS="$demo/codec-keys.json" DEPLOYER_CODEC_ADDR="127.0.0.1:$CODEC_PORT" \
+  DEPLOYER_CODEC_ORIGINS="http://127.0.0.1:$UI_PORT,http://localhost:$UI_PORT" \
+  "$demo/codec-server" >"$demo/codec-server.log" 2>&1 &
+echo $! >"$demo/codec-server.pid"
+# The worker and tdctl seal and open with the keyring; the temporal CLI goes through the codec server.
+export DEPLOYER_CODEC_KEYS="$demo/codec-keys.json" TEMPORAL_CODEC_ENDPOINT="$codec_url"
+echo "== starting the Temporal dev server (Web UI on http://127.0.0.1:$UI_PORT, decoding through $codec_url)"
 sa=(); for n in DeploymentName ModelVersion TargetEnvironment DeploymentStage; do sa+=(--search-attribute "$n=Keyword"); done
-"$bin/temporal" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
+"$bin/temporal" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" --ui-codec-endpoint "$codec_url" \
   --db-filename "$demo/temporal.db" "${sa[@]}" --log-level error >"$demo/temporal.log" 2>&1 &
 echo $! >"$demo/temporal.pid"
 echo "== starting MLflow on $mlflow_uri"
@@ -116,6 +131,7 @@ echo '[]' >"$demo/harness/targets.json"
 bash infra/scripts/prometheus.sh start "$demo/prometheus" "$PROM_PORT" "$demo/harness/targets.json" "127.0.0.1:$WORKER_METRICS_PORT"
 wait_http "http://127.0.0.1:$UI_PORT" "the Temporal Web UI"
 wait_http "$mlflow_uri/health" "MLflow"
+wait_http "$codec_url/healthz" "the codec server"
 
 name=fraud-detector
 # The registry versions this demo's four models will get: after a kept state's, v<n+1>..v<n+4>.
@@ -141,7 +157,6 @@ echo "models: ${uris[*]} (experiment $experiment)"
 echo "== starting the worker (records in $demo/deployer.db, metrics from Prometheus)"
 go build -o "$demo/worker" ./cmd/worker
 go build -o "$demo/loadgen" ./cmd/loadgen
-go build -o "$demo/tdctl" ./cmd/tdctl
 go build -o "$demo/loopback-harness" ./cmd/loopback-harness
 cat <<TXT
    Shortened for the demo (the production defaults in brackets):
@@ -253,6 +268,16 @@ echo "-- v$v3n: the failed canary step and the verified rollback"; ledger "$v3" 
 echo "-- v$v4n: the drift gate, per feature"; ledger "$v4" drift
 echo; echo "== the ledger is sealed (chained and signed by the worker's key): tdctl verify recomputes every chain"
 "$demo/tdctl" verify | sed 's/^/   /'
+echo "== Temporal holds only sealed payloads: v$v1n's input read raw (no codec server) and through the codec server"
+raw=$(env -u TEMPORAL_CODEC_ENDPOINT "$bin/temporal" workflow show --workflow-id "$v1" --output json --address "$address" 2>/dev/null || true)
+opened=$(tctl workflow show --workflow-id "$v1" --output json 2>/dev/null || true)
+for view in raw opened; do
+  printf '%s' "${!view}" | "$bin/python" -c '
+import base64, json, sys
+p = json.load(sys.stdin)["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+enc, data = base64.b64decode(p["metadata"]["encoding"]).decode(), base64.b64decode(p["data"])
+print("   %-7s encoding %-17s %s" % (sys.argv[1], enc, data[:90].decode("utf-8", "replace") if enc == "json/plain" else "%d sealed bytes" % len(data)))' "$view" || true
+done
 echo "== every image the records and the cluster name is in the registry (kept for the next make demo)"
 python3 infra/scripts/demo-images.py "$demo/deployer.db" "$CLUSTER_RUN_DIR" || true
 echo "   journey took $(( $(date +%s) - started )) s"
@@ -264,6 +289,8 @@ cat <<TXT
    MLflow          : $mlflow_uri/#/models/$name   (shadow evidence as temporaldeployer.shadow.* version tags)
    Prometheus      : http://127.0.0.1:$PROM_PORT/graph   (the worker's own: deployer_deployments_total, deployer_gate_verdicts_total, …)
    worker metrics  : http://127.0.0.1:$WORKER_METRICS_PORT/metrics
+   codec server    : $codec_url   (payloads in Temporal are sealed; the Web UI and the CLI decode through it:
+                     TEMPORAL_CODEC_ENDPOINT=$codec_url temporal workflow show ...; keyring $demo/codec-keys.json)
    kubeconfig      : $kubeconfig   (namespace models)
    OCI registry    : 127.0.0.1:$OCI_PORT/models
    records (SQLite): $demo/deployer.db   (tdctl ledger <workflow-id>; tables ml_deployments, ml_model_registry, evidence_ledger)
