@@ -212,7 +212,14 @@ common="\"experiment_id\":\"$experiment\",\"deployment_name\":\"$name\",\"valida
 tctl() { "$bin/temporal" "$@" --address "$address"; }
 execute() { # id, json
   echo "\$ temporal workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id $1 --input '$2'"
-  tctl workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id "$1" --input "$2" 2>&1 | sed -n '/^Results:/,$p' || true
+  local out; out=$(tctl workflow execute --type ModelDeployment --task-queue model-deployments --workflow-id "$1" --input "$2" 2>&1 || true)
+  printf '%s\n' "$out" | sed -n '/^Results:/,$p'
+  if [[ $out == *"Encoded failure"* ]]; then
+    # The failure's message is sealed too; the temporal CLI does not open failures through the codec
+    # server (the Web UI does), tdctl opens them with the keyring.
+    echo "   the failure, opened by tdctl status:"
+    "$demo/tdctl" status "$1" | sed 's/^/   /'
+  fi
 }
 approve_when_waiting() { # id [show-forgery]
   for _ in $(seq 1 300); do
