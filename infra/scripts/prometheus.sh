@@ -24,6 +24,8 @@ ready_timeout=${PROMETHEUS_READY_TIMEOUT:-60}
 
 say() { echo "prometheus.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=pidfile.sh
+. "$root/infra/scripts/pidfile.sh"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -132,25 +134,8 @@ cmd_start() {
 
 cmd_stop() {
   [ $# = 1 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
-  local dir=$1 pid
-  if ! running "$dir"; then
-    rm -f "$dir/prometheus.pid"
-    say "not running"
-    return
-  fi
-  pid=$(pid_of "$dir")
-  kill -TERM "$pid"
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    say "killed (pid $pid did not stop within 10s of SIGTERM)"
-  else
-    say "stopped"
-  fi
-  rm -f "$dir/prometheus.pid"
+  local dir=$1
+  stop_pidfile "$dir/prometheus.pid"
 }
 
 case "${1:-}" in

@@ -25,6 +25,8 @@ ready_timeout=${REGISTRY_READY_TIMEOUT:-30}
 
 say() { echo "registry.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=pidfile.sh
+. "$root/infra/scripts/pidfile.sh"
 
 # installed: the binary is there and reports the pinned version ("registry <module> v3.1.2+unknown").
 installed() { [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q " $module ${DISTRIBUTION_VERSION}\(+\| \|$\)"; }
@@ -122,26 +124,9 @@ cmd_start() {
 
 cmd_stop() {
   [ $# = 1 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
-  local dir=$1 pid
+  local dir=$1
   [ -d "$dir" ] && dir=$(cd "$dir" && pwd)
-  if ! running "$dir"; then
-    rm -f "$dir/registry.pid"
-    say "not running"
-    return
-  fi
-  pid=$(pid_of "$dir")
-  kill -TERM "$pid"
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    say "killed (pid $pid did not stop within 10s of SIGTERM)"
-  else
-    say "stopped"
-  fi
-  rm -f "$dir/registry.pid"
+  stop_pidfile "$dir/registry.pid"
 }
 
 case "${1:-}" in
