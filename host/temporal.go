@@ -56,7 +56,21 @@ func Dial(ctx context.Context, cfg config.Config, lookup envconfig.EnvLookup, lo
 	}
 	c, err := client.DialContext(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("connect to temporal at %s (namespace %s, tls %v): %w", o.HostPort, o.Namespace, o.ConnectionOptions.TLS != nil, err)
+		return nil, fmt.Errorf("connect to temporal at %s (namespace %s, %s): %w", o.HostPort, o.Namespace, transport(o), err)
 	}
 	return c, nil
+}
+
+// transport names how a connection was attempted, so a refusal that reaches the client only as a
+// closed connection (TLS 1.3 reports a missing client certificate after the handshake) still
+// says what the client presented.
+func transport(o client.Options) string {
+	switch t := o.ConnectionOptions.TLS; {
+	case t == nil:
+		return "plaintext"
+	case len(t.Certificates) == 0 && t.GetClientCertificate == nil:
+		return "tls, no client certificate"
+	default:
+		return "tls, client certificate"
+	}
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/temporaldeployer/temporaldeployer/codec"
 	"github.com/temporaldeployer/temporaldeployer/config"
+	"go.temporal.io/sdk/client"
 )
 
 // mapEnv is an environment for envconfig from a map.
@@ -131,5 +133,23 @@ func TestClientOptionsCodec(t *testing.T) {
 				t.Fatalf("payload not sealed: %v %v", p, err)
 			}
 		})
+	}
+}
+
+// TestTransport: a failed connection says what the client presented, since TLS 1.3 reports a
+// missing client certificate to the client only as a closed connection.
+func TestTransport(t *testing.T) {
+	for _, tc := range []struct {
+		tls  *tls.Config
+		want string
+	}{
+		{nil, "plaintext"},
+		{&tls.Config{}, "tls, no client certificate"},
+		{&tls.Config{Certificates: []tls.Certificate{{}}}, "tls, client certificate"},
+		{&tls.Config{GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return nil, nil }}, "tls, client certificate"},
+	} {
+		if got := transport(client.Options{ConnectionOptions: client.ConnectionOptions{TLS: tc.tls}}); got != tc.want {
+			t.Errorf("transport(%+v) = %q, want %q", tc.tls, got, tc.want)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func TestTemporalOverTLS(t *testing.T) {
 	}{
 		{"trusting another CA", append(append([]string{"TEMPORAL_ADDRESS=" + hop.Addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + realparts.NewCAFile(t),
 			"TEMPORAL_TLS_SERVER_NAME=" + hop.ServerName}, clientCert...), "TEMPORAL_API_KEY="+hop.APIKey), "certificate"},
-		{"without a client certificate", append(append([]string{}, base...), "TEMPORAL_API_KEY="+hop.APIKey), "certificate"},
+		{"without a client certificate", append(append([]string{}, base...), "TEMPORAL_API_KEY="+hop.APIKey), "no client certificate"},
 		{"with another API key", append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY=other"), "API key"},
 	} {
 		if out, code := realparts.TDCtl(t, tc.env, "list"); code == 0 || !strings.Contains(out, tc.want) {
