@@ -150,6 +150,7 @@ func (a *Activities) verifyRestored(ctx context.Context, r RestoreRequest, ro *k
 
 // CheckHealth probes an endpoint. An unhealthy endpoint is a result, not an error.
 func (a *Activities) CheckHealth(ctx context.Context, t probe.Target) (probe.Result, error) {
+	defer heartbeatEvery(ctx, waitBeat, "probing "+t.HealthURL)()
 	res, err := a.Prober.Check(ctx, t)
 	if err != nil {
 		return probe.Result{}, temporal.NewNonRetryableApplicationError(

@@ -11,10 +11,12 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/temporaldeployer/temporaldeployer/kube"
+	"github.com/temporaldeployer/temporaldeployer/probe"
 )
 
-// slowCluster is a unit-test double of kube.Cluster whose weight and promote calls take a while
-// (as waiting for a rollout does) and stop when their context is cancelled.
+// slowCluster is a unit-test double of kube.Cluster (and of probe.Prober) whose weight, promote
+// and probe calls take a while (as waiting for a rollout or a model server does) and stop when
+// their context is cancelled.
 type slowCluster struct {
 	kube.Cluster
 	wait    time.Duration
@@ -31,13 +33,16 @@ func (c *slowCluster) block(ctx context.Context) error {
 	}
 }
 
+func (c *slowCluster) Check(ctx context.Context, _ probe.Target) (probe.Result, error) {
+	return probe.Result{Healthy: true}, c.block(ctx)
+}
 func (c *slowCluster) SetWeight(ctx context.Context, _, _ string, _ int) error { return c.block(ctx) }
 func (c *slowCluster) Promote(ctx context.Context, _, _ string) (kube.Rollout, error) {
 	return kube.Rollout{}, c.block(ctx)
 }
 
-// TestClusterWaitsHeartbeat: SetTrafficWeight and PromoteCanary wait on rollouts, so they
-// heartbeat while they wait (a cancelled activity learns of it from a heartbeat's answer; one that
+// TestClusterWaitsHeartbeat: SetTrafficWeight and PromoteCanary wait on rollouts and CheckHealth
+// on a model server, so they heartbeat while they wait (a cancelled activity learns of it from a heartbeat's answer; one that
 // never heartbeats outlives an abort and its heartbeat timeout).
 func TestClusterWaitsHeartbeat(t *testing.T) {
 	for _, tc := range []struct {
@@ -52,6 +57,10 @@ func TestClusterWaitsHeartbeat(t *testing.T) {
 			_, err := env.ExecuteActivity(a.PromoteCanary, WeightRequest{DeploymentName: "fraud", Environment: "production"})
 			return err
 		}},
+		{"CheckHealth", func(a *Activities, env *testsuite.TestActivityEnvironment) error {
+			_, err := env.ExecuteActivity(a.CheckHealth, probe.Target{HealthURL: "http://127.0.0.1:1/healthz"})
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ts testsuite.WorkflowTestSuite
@@ -59,7 +68,7 @@ func TestClusterWaitsHeartbeat(t *testing.T) {
 			var beats atomic.Int32
 			env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&beatCounter{n: &beats}}})
 			c := &slowCluster{wait: 2500 * time.Millisecond}
-			a := &Activities{Cluster: c}
+			a := &Activities{Cluster: c, Prober: c}
 			env.RegisterActivity(a)
 			if err := tc.run(a, env); err != nil {
 				t.Fatal(err)

@@ -258,7 +258,9 @@ func shadowHolding(summary string, hold time.Duration) workflow.ActivityOptions 
 	return o
 }
 
-// probing is for health checks; the prober retries inside one attempt.
+// probing is for health checks; the prober retries inside one attempt, heartbeating, so a worker
+// that dies mid-probe is noticed within the heartbeat timeout, not the attempt's 5 minutes.
 func probing(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: retry(3), Summary: summary}
+	return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: time.Minute,
+		RetryPolicy: retry(3), Summary: summary}
 }
