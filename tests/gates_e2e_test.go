@@ -136,9 +136,15 @@ func (g *gatesWorld) startLoad(t *testing.T, targets string) {
 		defer close(done)
 		// Rows drawn from the test models' training distribution (their drift reference profile).
 		inputs := &load.Gaussian{Features: 3, Seed: 1, ShadowShift: func() float64 { return math.Float64frombits(g.shadowShift.Load()) }}
-		rep, err := load.Run(ctx, load.Config{Rate: 30, Count: 200000, Duration: 40 * time.Minute,
+		// Bounded well past the longest test (the deploy crash matrix, about 50 minutes, which
+		// outlived a 40-minute bound: its last runs saw no metrics at all).
+		rep, err := load.Run(ctx, load.Config{Rate: 30, Count: 1_000_000, Duration: 6 * time.Hour,
 			Inputs: inputs, Targets: load.FromTargetsFile(targets, g.name, ""),
 			Weight: func(ctx context.Context) (int, error) { return g.k.Weight(ctx, g.name, "production") }})
+		if ctx.Err() == nil {
+			t.Errorf("the load generator stopped before the test ended: %v (err %v)", rep, err)
+			return
+		}
 		t.Logf("load generator: %v (err %v)", rep, err)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
