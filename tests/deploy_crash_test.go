@@ -155,9 +155,7 @@ func (g *gatesWorld) deployWithCrash(t, top *testing.T, id string, version int, 
 		}
 		kill <- restartWorker(ctx, top, g.tp, id, &g.worker, g.workEnv)
 	}()
-	g.startDeploy(t, id, g.crashInput(t, g.models[version-1]))
-	g.approveWhenWaiting(t, id)
-	_, err := g.result(id)
+	_, err := g.deployInput(t, id, g.crashInput(t, g.models[version-1]))
 	k := <-kill
 	if k.err != nil {
 		t.Fatalf("%v; the run ended with: %v", k.err, err)

@@ -171,7 +171,13 @@ func (g *gatesWorld) inputOf(modelURI, experimentID string) string {
 // and returns its result.
 func (g *gatesWorld) deploy(t *testing.T, id string, m realparts.LoggedModel) (contract.Output, error) {
 	t.Helper()
-	g.startDeploy(t, id, g.input(m))
+	return g.deployInput(t, id, g.input(m))
+}
+
+// deployInput is deploy with its input as given.
+func (g *gatesWorld) deployInput(t *testing.T, id, input string) (contract.Output, error) {
+	t.Helper()
+	g.startDeploy(t, id, input)
 	g.approveWhenWaiting(t, id)
 	return g.result(id)
 }
