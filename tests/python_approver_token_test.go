@@ -149,11 +149,20 @@ func TestPythonApproverToken(t *testing.T) {
 // (0 accepted, 1 rejected, 3 not waiting for an approval, 2 usage/key error, 4 other failure).
 func approveWithPython(t *testing.T, address, workflowID, keyPath, approver string) (stdout string, exitCode int) {
 	t.Helper()
+	return runPythonApprover(t, nil, "--address", address, "--namespace", "default",
+		"--key", keyPath, "--approver", approver, "--comment", "approved from Python", workflowID)
+}
+
+// runPythonApprover runs approver.py with args, env added to the test's environment (Temporal's
+// TEMPORAL_* settings, say), and returns its stdout, with its stderr appended when it failed, and
+// its exit code.
+func runPythonApprover(t *testing.T, env []string, args ...string) (output string, exitCode int) {
+	t.Helper()
 	py := approverPython(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, approverScript, "--address", address, "--namespace", "default",
-		"--key", keyPath, "--approver", approver, "--comment", "approved from Python", workflowID)
+	cmd := exec.CommandContext(ctx, py, append([]string{approverScript}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -165,9 +174,9 @@ func approveWithPython(t *testing.T, address, workflowID, keyPath, approver stri
 	case err == nil:
 		return out.String(), 0
 	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		return out.String(), exit.ExitCode()
+		return out.String() + errOut.String(), exit.ExitCode()
 	default:
-		t.Fatalf("approver.py %s: %v", workflowID, err)
+		t.Fatalf("approver.py %v: %v", args, err)
 		return "", -1
 	}
 }

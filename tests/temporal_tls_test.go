@@ -1,12 +1,9 @@
 package tests
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/temporaldeployer/temporaldeployer/contract"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
@@ -14,8 +11,9 @@ import (
 // as the SDK's environment configuration says (TEMPORAL_TLS_SERVER_CA_CERT_PATH,
 // TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_API_KEY; here an
 // authenticating hop on loopback in front of the dev server, which cannot serve TLS itself). The
-// worker takes a promotion to Staging through it and tdctl lists the run through it; a client
-// trusting another CA, one without a client certificate and one with another API key are refused.
+// worker takes a model to Production through it, the Python approver (another language's SDK, the
+// same variables) approving, and tdctl lists the run through it; a client trusting another CA, one
+// without a client certificate and one with another API key are refused.
 func TestTemporalOverTLS(t *testing.T) {
 	tp := realparts.StartTemporal(t)
 	hop := realparts.StartTLSHop(t, tp.Address, "tmprl-test-key")
@@ -25,15 +23,14 @@ func TestTemporalOverTLS(t *testing.T) {
 	tlsEnv := append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY="+hop.APIKey)
 	e := promoteWorld(t, tp, realparts.StartMLflow(t), "", tlsEnv...)
 	e.worker = realparts.StartWorker(t, e.workEnv...)
-	name := fmt.Sprintf("tls-%d", time.Now().UnixNano()%1e6)
-	id := "staging-" + name
-	if out, err := e.run(t, id, e.input(name, contract.ActionPromote, contract.EnvStaging, false)); err != nil ||
-		out.VersionRecord.Stage != contract.StageStaging {
-		t.Fatalf("promotion through the TLS hop: %+v, %v", out, err)
-	}
-	if pid := lastWorkflowTaskPid(t, tp, id); pid != e.worker.Pid() {
+	name := e.toShadow(t, "tls")
+	if pid := lastWorkflowTaskPid(t, tp, "staging-"+name); pid != e.worker.Pid() {
 		t.Errorf("the run's last task ran in pid %d, not the worker %d", pid, e.worker.Pid())
 	}
+	pythonApprovesOverTLS(t, e, name, tlsEnv, map[string][]string{
+		"without a client certificate": append(append([]string{}, base...), "TEMPORAL_API_KEY="+hop.APIKey),
+		"with another API key":         append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY=other")})
+	id := "production-" + name
 	if out, code := realparts.TDCtl(t, tlsEnv, "list", "-deployment", name); code != 0 || !strings.Contains(out, id) {
 		t.Errorf("tdctl list over TLS: exit %d\n%s", code, out)
 	}
@@ -51,4 +48,22 @@ func TestTemporalOverTLS(t *testing.T) {
 			t.Errorf("tdctl %s: exit %d, want a refusal naming %q\n%s", tc.name, code, tc.want, out)
 		}
 	}
+}
+
+// pythonApprovesOverTLS: the Python approver reaches the hop from TEMPORAL_* alone (no --address)
+// and approves name's production promotion, which ends in Production; with each of refused's
+// settings it exits 4 naming what it presented, before the approval.
+func pythonApprovesOverTLS(t *testing.T, e *env, name string, tlsEnv []string, refused map[string][]string) {
+	t.Helper()
+	id := e.awaitingProduction(t, name)
+	args := []string{"--key", e.approvers.Keys["alice@example.com"], "--approver", "alice@example.com", id}
+	for what, env := range refused {
+		if out, code := runPythonApprover(t, env, args...); code != 4 || !strings.Contains(out, "cannot reach Temporal at") {
+			t.Errorf("approver.py %s: exit %d, want 4 and a refusal\n%s", what, code, out)
+		}
+	}
+	if out, code := runPythonApprover(t, tlsEnv, args...); code != 0 || !strings.Contains(out, "accepted: approvals 1 of 1") {
+		t.Fatalf("approver.py over mTLS with the API key: exit %d\n%s", code, out)
+	}
+	e.finishedInProduction(t, id, name)
 }

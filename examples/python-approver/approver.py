@@ -19,10 +19,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError
 
 from payload_codec import KeyringError, data_converter
 
+DEFAULT_ADDRESS = "127.0.0.1:7233"
 BINDING_CLAIMS = ("workflow_id", "run_id", "deployment_name", "model_name", "model_version", "environment", "action")
 
 
@@ -32,6 +34,38 @@ class BadKey(ValueError):
 
 class NotWaiting(RuntimeError):
     """The run is not waiting for an approval."""
+
+
+class BadConnection(ValueError):
+    """Temporal's environment configuration (a profile, a certificate file) does not load."""
+
+
+def connect_config(address: str | None, namespace: str | None) -> dict[str, Any]:
+    """Client.connect's arguments as the worker and tdctl read them: Temporal's environment
+    configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* for TLS and
+    mTLS, TEMPORAL_PROFILE of TEMPORAL_CONFIG_FILE or temporal.toml), with --address and --namespace
+    over it. With none of them set: the local dev server, plaintext."""
+    try:
+        cfg = dict(ClientConfig.load_client_connect_config())  # reads the certificate files too
+    except Exception as e:  # the SDK's loader raises RuntimeError, OSError or ValueError by cause
+        raise BadConnection(f"Temporal connection settings (TEMPORAL_*, profile): {e}") from None
+    if address:
+        cfg["target_host"] = address
+    cfg.setdefault("target_host", DEFAULT_ADDRESS)
+    if namespace:
+        cfg["namespace"] = namespace
+    cfg.setdefault("namespace", "default")
+    return cfg
+
+
+def transport(cfg: dict[str, Any]) -> str:
+    """What the client presents, for error messages (as the worker's say it)."""
+    tls = cfg.get("tls")
+    if not tls:
+        return "plaintext"
+    if isinstance(tls, bool) or not tls.client_cert:
+        return "tls, no client certificate"
+    return "tls, client certificate"
 
 
 class Rejected(RuntimeError):
@@ -120,8 +154,9 @@ async def approve(client: Client, workflow_id: str, key: dict[str, Any], approve
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
-    p.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
+    p.add_argument("--address", help="Temporal's frontend (default: TEMPORAL_ADDRESS or the profile's, else "
+                   + DEFAULT_ADDRESS + "); TLS, mTLS and an API key come from TEMPORAL_TLS_* / TEMPORAL_API_KEY")
+    p.add_argument("--namespace", help="default: TEMPORAL_NAMESPACE or the profile's, else default")
     p.add_argument("--codec-keys", default=os.environ.get("DEPLOYER_CODEC_KEYS") or None,
                    help="the worker's payload keyring, when it encrypts (default $DEPLOYER_CODEC_KEYS)")
     p.add_argument("--key", required=True, help="private Ed25519 JWK file")
@@ -151,8 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.ttl < 1:
         p.error("--ttl must be at least 1 second")
 
+    try:
+        cfg = connect_config(args.address, args.namespace)
+    except BadConnection as e:
+        p.exit(2, f"error: {e}\n")
+
     async def run() -> dict[str, Any]:
-        client = await Client.connect(args.address, namespace=args.namespace, data_converter=data_converter(args.codec_keys))
+        try:
+            client = await Client.connect(**cfg, data_converter=data_converter(args.codec_keys))
+        except RuntimeError as e:
+            raise RuntimeError(f"cannot reach Temporal at {cfg['target_host']} (namespace {cfg['namespace']}, "
+                               f"{transport(cfg)}): {e}") from None
         return await approve(client, args.workflow_id, key, args.approver, args.comment, args.ttl)
 
     try:
