@@ -20,35 +20,54 @@ import (
 	"k8s.io/utils/ptr"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/temporaldeployer/temporaldeployer/kube"
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 )
 
 // TestWorkerRBAC applies deploy/ (the worker's Namespaces, ServiceAccount, Role, RoleBinding,
-// ConfigMap and Deployment, as its kustomization.yaml lists them) to the real control plane, which
-// authorizes with RBAC, and acts as the worker's ServiceAccount with a token from the TokenRequest
-// API: a staging deploy, a production canary walk (apply, watch, scale, promote, remove) and a
-// deploy routed by the Gateway API go through with the Role alone, in a namespace enforcing the restricted Pod Security Standard; what
-// the Role does not grant (the Namespace the worker used to apply, a ClusterRole, Secrets, pods,
-// deleting the namespace) is refused.
+// ConfigMap and Deployment, as its kustomization.yaml lists them; the Deployment set, as kustomize
+// would, to the worker's image that cmd/worker-image pushed by digest to a CNCF distribution
+// registry) to the real control plane, which authorizes with RBAC, and acts as the worker's
+// ServiceAccount with a token from the TokenRequest API: a staging deploy, a production canary walk
+// (apply, watch, scale, promote, remove) and a deploy routed by the Gateway API go through with the
+// Role alone, in a namespace enforcing the restricted Pod Security Standard; what the Role does not
+// grant (the Namespace the worker used to apply, a ClusterRole, Secrets, pods, deleting the
+// namespace) is refused. KWOK's pods run no containers: the worker's pod is admitted and scheduled
+// on the image, which the registry answers, but nothing pulls it.
 func TestWorkerRBAC(t *testing.T) {
 	e := newKubeEnv(t, "rbac", 4*time.Minute) // the control plane, and a namespace left unused
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e6)
 	workerNS, modelsNS := "td-"+suffix, "models-"+suffix
 	objs := realparts.ReadKustomization(t, filepath.Join(realparts.Root(), "deploy"),
 		map[string]string{"temporaldeployer": workerNS, "models": modelsNS})
+	image := realparts.PushWorkerImage(t, realparts.StartDistributionRegistry(t).Host+"/temporaldeployer/worker")
+	realparts.SetImage(t, objs, "temporaldeployer-worker", image)
 	for _, ns := range []string{workerNS, modelsNS} {
 		t.Cleanup(func() { _ = e.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	}
 	realparts.ApplyObjects(t, e.kubeconfig, objs)
 	e.ns = modelsNS
 
-	t.Run("the worker's pod is admitted under the restricted Pod Security Standard", func(t *testing.T) {
+	t.Run("the worker's pod is admitted under the restricted Pod Security Standard, on its pushed image", func(t *testing.T) {
 		sel := labels.SelectorFromSet(map[string]string{"app.kubernetes.io/name": "temporaldeployer-worker"}).String()
+		var pods *corev1.PodList
 		e.poll("the worker's pod", time.Minute, func() (bool, error) {
-			pods, err := e.cs.CoreV1().Pods(workerNS).List(e.ctx, metav1.ListOptions{LabelSelector: sel})
+			var err error
+			pods, err = e.cs.CoreV1().Pods(workerNS).List(e.ctx, metav1.ListOptions{LabelSelector: sel})
 			return err == nil && len(pods.Items) == 1, err
 		})
+		if got := pods.Items[0].Spec.Containers[0].Image; got != image {
+			t.Errorf("the worker's pod runs %q, want the pushed %q", got, image)
+		}
+		ref, err := name.NewDigest(image, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := remote.Head(ref, remote.WithContext(e.ctx)); err != nil || d.Digest.String() != ref.DigestStr() {
+			t.Errorf("the registry on %s answers the worker's image %v, %v", ref.RegistryStr(), d, err)
+		}
 	})
 
 	worker := workerClient(t, e, workerNS)

@@ -150,3 +150,31 @@ func ApplyObjects(t testing.TB, kubeconfig string, objs []*unstructured.Unstruct
 		}
 	}
 }
+
+// SetImage points every container of objs whose image is name (with or without a tag) at ref, as
+// `kustomize edit set image name=ref` does for a build; a name no container uses fails the test.
+func SetImage(t testing.TB, objs []*unstructured.Unstructured, name, ref string) {
+	t.Helper()
+	set := 0
+	for _, o := range objs {
+		for _, field := range []string{"containers", "initContainers"} {
+			path := []string{"spec", "template", "spec", field}
+			cs, ok, _ := unstructured.NestedSlice(o.Object, path...)
+			if !ok {
+				continue
+			}
+			for _, c := range cs {
+				m := c.(map[string]any)
+				if img := fmt.Sprint(m["image"]); img == name || strings.HasPrefix(img, name+":") {
+					m["image"], set = ref, set+1
+				}
+			}
+			if err := unstructured.SetNestedSlice(o.Object, cs, path...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if set == 0 {
+		t.Fatalf("no container runs the image %q", name)
+	}
+}
