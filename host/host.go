@@ -11,7 +11,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -86,31 +85,6 @@ func Options(cfg config.Config) worker.Options {
 	return worker.Options{WorkerStopTimeout: cfg.StopTimeout, MaxHeartbeatThrottleInterval: heartbeatThrottle,
 		MaxConcurrentActivityExecutionSize: cfg.MaxActivities,
 		Interceptors:                       []interceptor.WorkerInterceptor{telemetry.Outcomes()}}
-}
-
-// EnsureSearchAttributes registers the contract's Keyword search attributes if they are missing.
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for _, name := range contract.SearchAttributeNames {
-		if _, ok := resp.GetCustomAttributes()[name]; !ok {
-			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("register search attributes: %w", err)
-	}
-	return nil
 }
 
 // WorkflowClosed reports whether id has no open run (a lock it left may be taken over).

@@ -25,15 +25,9 @@ import (
 // a keyring that does not load is an error, never a connection in the clear. tel, when not nil,
 // adds the tracing interceptor and the metrics handler it has (package telemetry).
 func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logger, tel *telemetry.Telemetry) (client.Options, error) {
-	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
+	o, err := connection(cfg, lookup)
 	if err != nil {
-		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* variables, TEMPORAL_CONFIG_FILE): %w", err)
-	}
-	if o.HostPort == "" {
-		o.HostPort = cfg.TemporalAddress
-	}
-	if o.Namespace == "" {
-		o.Namespace = cfg.TemporalNamespace
+		return client.Options{}, err
 	}
 	o.Logger = tlog.NewStructuredLogger(log)
 	if cfg.Codec.Keys != "" {
@@ -46,6 +40,33 @@ func ClientOptions(cfg config.Config, lookup envconfig.EnvLookup, log *slog.Logg
 	}
 	tel.Apply(&o)
 	return o, nil
+}
+
+// connection is the address, namespace and credentials ClientOptions dials.
+func connection(cfg config.Config, lookup envconfig.EnvLookup) (client.Options, error) {
+	o, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* variables, TEMPORAL_CONFIG_FILE): %w", err)
+	}
+	if o.HostPort == "" {
+		o.HostPort = cfg.TemporalAddress
+	}
+	if o.Namespace == "" {
+		o.Namespace = cfg.TemporalNamespace
+	}
+	return o, nil
+}
+
+// Reached is cfg with TemporalAddress and TemporalNamespace set to what ClientOptions dials (a
+// profile's address and namespace, TEMPORAL_* over them), so that the start log and the
+// namespace the search attributes are checked in are the ones the worker polls.
+func Reached(cfg config.Config, lookup envconfig.EnvLookup) (config.Config, error) {
+	o, err := connection(cfg, lookup)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TemporalAddress, cfg.TemporalNamespace = o.HostPort, o.Namespace
+	return cfg, nil
 }
 
 // Dial connects to Temporal as ClientOptions say, the environment read through lookup.

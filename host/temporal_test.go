@@ -29,6 +29,7 @@ func (m mapEnv) LookupEnv(k string) (string, bool) { v, ok := m[k]; return v, ok
 
 // TestClientOptions: the connection comes from the SDK's environment configuration (a TOML
 // profile, then TEMPORAL_* variables over it); with nothing set it is the local dev server.
+// Reached gives the worker's configuration the same address and namespace.
 func TestClientOptions(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "temporal.toml")
@@ -83,6 +84,10 @@ server_name = "temporal.internal"
 			}
 			if o.HostPort != tc.hostPort || o.Namespace != tc.namespace || (o.ConnectionOptions.TLS != nil) != tc.tls || (o.Credentials != nil) != tc.apiKey {
 				t.Errorf("options %s %s tls=%v credentials=%v", o.HostPort, o.Namespace, o.ConnectionOptions.TLS != nil, o.Credentials != nil)
+			}
+			// The start log and the search attributes' namespace are what is dialled.
+			if cfg, err := Reached(config.Defaults(), tc.env); err != nil || cfg.TemporalAddress != tc.hostPort || cfg.TemporalNamespace != tc.namespace {
+				t.Errorf("Reached: %s %s, %v", cfg.TemporalAddress, cfg.TemporalNamespace, err)
 			}
 		})
 	}

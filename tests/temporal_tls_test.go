@@ -1,31 +1,48 @@
 package tests
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
+	"go.temporal.io/sdk/client"
 )
 
 // TestTemporalOverTLS: the worker and tdctl reach a Temporal frontend over mTLS with an API key
-// as the SDK's environment configuration says (TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-// TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_API_KEY; here an
-// authenticating hop on loopback in front of the dev server, which cannot serve TLS itself). The
+// as the SDK's environment configuration says (a profile of a temporal.toml for the worker;
+// TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_CLIENT_CERT_PATH /
+// _KEY_PATH, TEMPORAL_API_KEY for the tools; here an authenticating hop on loopback in front of
+// the dev server, which cannot serve TLS itself, refusing the operator API as Temporal Cloud does,
+// in a namespace other than default whose search attributes an operator made beforehand). The
 // worker takes a model to Production through it, the Python approver (another language's SDK, the
 // same variables) approving, and tdctl lists the run through it; a client trusting another CA, one
 // without a client certificate and one with another API key are refused.
 func TestTemporalOverTLS(t *testing.T) {
-	tp := realparts.StartTemporal(t)
+	const namespace = "ml-team"
+	tp := realparts.StartTemporalWithNamespaces(t, namespace)
 	hop := realparts.StartTLSHop(t, tp.Address, "tmprl-test-key")
-	base := []string{"TEMPORAL_ADDRESS=" + hop.Addr, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + hop.CAFile,
-		"TEMPORAL_TLS_SERVER_NAME=" + hop.ServerName}
+	hop.RefuseOperatorAPI.Store(true)
+	base := []string{"TEMPORAL_ADDRESS=" + hop.Addr, "TEMPORAL_NAMESPACE=" + namespace,
+		"TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + hop.CAFile, "TEMPORAL_TLS_SERVER_NAME=" + hop.ServerName}
 	clientCert := []string{"TEMPORAL_TLS_CLIENT_CERT_PATH=" + hop.ClientCert, "TEMPORAL_TLS_CLIENT_KEY_PATH=" + hop.ClientKey}
 	tlsEnv := append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY="+hop.APIKey)
-	e := promoteWorld(t, tp, realparts.StartMLflow(t), "", tlsEnv...)
+	e := promoteWorld(t, inNamespace(t, tp, namespace), realparts.StartMLflow(t), "")
+	e.workEnv = append(withoutVar(e.workEnv, "TEMPORAL_ADDRESS"), // the worker reads the profile alone
+		"TEMPORAL_CONFIG_FILE="+hop.Profile(t, "cloudlike", namespace), "TEMPORAL_PROFILE=cloudlike")
 	e.worker = realparts.StartWorker(t, e.workEnv...)
 	name := e.toShadow(t, "tls")
-	if pid := lastWorkflowTaskPid(t, tp, "staging-"+name); pid != e.worker.Pid() {
+	if pid := lastWorkflowTaskPid(t, e.tp, "staging-"+name); pid != e.worker.Pid() {
 		t.Errorf("the run's last task ran in pid %d, not the worker %d", pid, e.worker.Pid())
+	}
+	started := logLine(t, e.worker.Log, "worker started")
+	if started["temporal"] != hop.Addr || started["namespace"] != namespace {
+		t.Errorf("the start log names %v, namespace %v: want the profile's %s, %s", started["temporal"], started["namespace"], hop.Addr, namespace)
+	}
+	if warn := logLine(t, e.worker.Log, "cannot check the search attributes"); warn["namespace"] != namespace {
+		t.Errorf("the operator API's refusal logged for namespace %v", warn["namespace"])
 	}
 	pythonApprovesOverTLS(t, e, name, tlsEnv, map[string][]string{
 		"without a client certificate": append(append([]string{}, base...), "TEMPORAL_API_KEY="+hop.APIKey),
@@ -66,4 +83,45 @@ func pythonApprovesOverTLS(t *testing.T, e *env, name string, tlsEnv []string, r
 		t.Fatalf("approver.py over mTLS with the API key: exit %d\n%s", code, out)
 	}
 	e.finishedInProduction(t, id, name)
+}
+
+// inNamespace is tp with a client of namespace.
+func inNamespace(t *testing.T, tp *realparts.Temporal, namespace string) *realparts.Temporal {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: tp.Address, Namespace: namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	in := *tp
+	in.Client, in.Namespace = c, namespace
+	return &in
+}
+
+// withoutVar is env without the variable name.
+func withoutVar(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// logLine is the first JSON line of the log at path whose msg starts with msg.
+func logLine(t *testing.T, path, msg string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && strings.HasPrefix(fmt.Sprint(rec["msg"]), msg) {
+			return rec
+		}
+	}
+	t.Fatalf("no %q line in %s", msg, path)
+	return nil
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, statsAddr str
 		return err
 	}
 	defer c.Close()
-	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+	if err := host.EnsureSearchAttributes(ctx, c.OperatorService(), opts.Namespace, log); err != nil {
 		return err
 	}
 	acts := &activities.Activities{Registry: &parked.Registry{}, Store: st, Prober: prober, Packager: parked.Packager{},

@@ -28,6 +28,9 @@ import (
 
 func main() {
 	cfg, err := config.Load(os.Getenv)
+	if err == nil {
+		cfg, err = host.Reached(cfg, envconfig.EnvLookupOS) // the profile's address and namespace, if any
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker: configuration:", err)
 		os.Exit(2)
@@ -73,7 +76,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer closeClient()
-	if err := host.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+	if err := host.EnsureSearchAttributes(ctx, c.OperatorService(), cfg.TemporalNamespace, log); err != nil {
 		return err
 	}
 	acts := &activities.Activities{

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/temporaldeployer/temporaldeployer/harness"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/harness"
 )
 
 // BentoStartTimeout bounds how long ServeBento waits for /readyz; a cold start (imports, loading

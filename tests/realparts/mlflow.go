@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/temporaldeployer/temporaldeployer/harness"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/harness"
 )
 
 // MLflowStartTimeout bounds how long StartMLflow waits for the server to answer; a cold first

@@ -3,7 +3,6 @@ package realparts
 import (
 	"context"
 	"fmt"
-	"github.com/temporaldeployer/temporaldeployer/harness"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/temporaldeployer/temporaldeployer/harness"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -28,13 +29,21 @@ type Temporal struct {
 	Address string
 	UI      string // the Web UI's base URL (http://127.0.0.1:<port>), when started with one
 	Client  client.Client
-	srv     *testsuite.DevServer
-	opts    testsuite.DevServerOptions
+	// Namespace the CLI speaks to ("" for default); Client's namespace should be the same.
+	Namespace string
+	srv       *testsuite.DevServer
+	opts      testsuite.DevServerOptions
 }
 
 // StartTemporal starts the Temporal CLI's dev server (from the project venv) with the contract's
 // search attributes, in memory, stopped when the test ends.
 func StartTemporal(t testing.TB) *Temporal { return startTemporal(t, "", nil) }
+
+// StartTemporalWithNamespaces is StartTemporal with more namespaces, made at start with the
+// contract's search attributes (as an operator creates them beforehand on Temporal Cloud).
+func StartTemporalWithNamespaces(t testing.TB, namespaces ...string) *Temporal {
+	return startTemporal(t, "", nil, namespaces...)
+}
 
 // StartTemporalWithUI is StartTemporal with the Web UI on uiPort, its remote codec endpoint set
 // to codecEndpoint (the UI's browser asks it to decode payloads).
@@ -54,7 +63,7 @@ func StartDurableTemporal(t testing.TB) *Temporal {
 	return startTemporal(t, filepath.Join(t.TempDir(), "temporal.db"), nil)
 }
 
-func startTemporal(t testing.TB, dbFile string, ui *webUI) *Temporal {
+func startTemporal(t testing.TB, dbFile string, ui *webUI, namespaces ...string) *Temporal {
 	t.Helper()
 	bin := VenvBin("temporal")
 	_, err := os.Stat(bin)
@@ -74,9 +83,12 @@ func startTemporal(t testing.TB, dbFile string, ui *webUI) *Temporal {
 		LogLevel:         "error",
 		Stdout:           io.Discard, Stderr: io.Discard,
 	}}
+	for _, ns := range namespaces {
+		tp.opts.ExtraArgs = append(tp.opts.ExtraArgs, "--namespace", ns)
+	}
 	if ui != nil {
 		tp.opts.EnableUI, tp.opts.UIPort = true, fmt.Sprint(ui.port)
-		tp.opts.ExtraArgs = []string{"--ui-codec-endpoint", ui.codec, "--ui-disable-news-fetch"}
+		tp.opts.ExtraArgs = append(tp.opts.ExtraArgs, "--ui-codec-endpoint", ui.codec, "--ui-disable-news-fetch")
 		tp.UI = fmt.Sprintf("http://127.0.0.1:%d", ui.port)
 	}
 	tp.start(t)
@@ -137,6 +149,9 @@ func (tp *Temporal) AwaitStatus(ctx context.Context, id, what string) (contract.
 func (tp *Temporal) CLI(t testing.TB, args ...string) string {
 	t.Helper()
 	full := append(args, "--address", tp.Address)
+	if tp.Namespace != "" {
+		full = append(full, "--namespace", tp.Namespace)
+	}
 	out, err := exec.Command(VenvBin("temporal"), full...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("temporal %s: %v\n%s", strings.Join(args, " "), err, out)

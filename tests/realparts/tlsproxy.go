@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -16,6 +17,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,13 +28,30 @@ import (
 // for gRPC) to Addr, with a certificate for ServerName signed by the CA in CAFile; they must
 // present a client certificate signed by the hop's client CA (mTLS: ClientCert/ClientKey are one)
 // and, when APIKey is set, the gRPC metadata "authorization: Bearer <APIKey>". Requests that pass
-// go on to the target over h2c; the others get gRPC status UNAUTHENTICATED.
+// go on to the target over h2c; the others get gRPC status UNAUTHENTICATED. With RefuseOperatorAPI
+// set, calls to Temporal's OperatorService get PERMISSION_DENIED, as Temporal Cloud answers workers.
 type TLSHop struct {
 	Addr                  string
 	ServerName            string
 	CAFile                string
 	ClientCert, ClientKey string
 	APIKey                string
+	RefuseOperatorAPI     atomic.Bool
+}
+
+// Profile writes a temporal.toml holding one profile, name, that reaches the hop in namespace
+// with the client certificate and the API key (the SDK's environment configuration file), and
+// returns its path.
+func (h *TLSHop) Profile(t testing.TB, name, namespace string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "temporal.toml")
+	toml := fmt.Sprintf("[profile.%s]\naddress = %q\nnamespace = %q\napi_key = %q\n\n[profile.%s.tls]\n"+
+		"server_name = %q\nserver_ca_cert_path = %q\nclient_cert_path = %q\nclient_key_path = %q\n",
+		name, h.Addr, namespace, h.APIKey, name, h.ServerName, h.CAFile, h.ClientCert, h.ClientKey)
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // StartTLSHop starts a hop to target with CAs and certificates of its own, asking for apiKey
@@ -80,6 +100,13 @@ func (h *TLSHop) handler(target string) http.Handler {
 			w.Header().Set("Content-Type", "application/grpc")
 			w.Header().Set("Grpc-Status", "16") // UNAUTHENTICATED
 			w.Header().Set("Grpc-Message", "the hop wants the API key")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if h.RefuseOperatorAPI.Load() && strings.HasPrefix(r.URL.Path, "/temporal.api.operatorservice.v1.OperatorService/") {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Grpc-Status", "7") // PERMISSION_DENIED
+			w.Header().Set("Grpc-Message", "the operator API is not offered here (as on Temporal Cloud)")
 			w.WriteHeader(http.StatusOK)
 			return
 		}
