@@ -71,6 +71,7 @@ type PackagingConfig struct {
 	BentoPython   string        // DEPLOYER_BENTO_PYTHON: Python with bentoml and mlflow, default .cache/venv/bin/python
 	BentoScript   string        // DEPLOYER_BENTO_SCRIPT: the build script, default infra/bento/package.py
 	BuildTimeout  time.Duration // DEPLOYER_BENTO_BUILD_TIMEOUT: bound on one bento build, default 15m
+	BentoEnv      []string      // DEPLOYER_BENTO_ENV: more of the worker's variables the build gets, by name (config/bentoenv.go); default none
 }
 
 // Configured reports whether the worker gets a packager.
@@ -226,6 +227,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r.str("DEPLOYER_BENTO_PYTHON", &k.BentoPython)
 	r.str("DEPLOYER_BENTO_SCRIPT", &k.BentoScript)
 	r.dur("DEPLOYER_BENTO_BUILD_TIMEOUT", &k.BuildTimeout)
+	r.bentoEnv(&k.BentoEnv)
 	p := &c.Policy
 	r.dur("DEPLOYER_SHADOW_HOLD_DEFAULT", &p.ShadowHoldDefault)
 	r.dur("DEPLOYER_SHADOW_HOLD_MIN", &p.ShadowHoldMin)

@@ -117,6 +117,8 @@ func overrides() []override {
 		{"DEPLOYER_BENTO_PYTHON", "/opt/bento/bin/python", func(c Config) any { return c.Packaging.BentoPython }, "/opt/bento/bin/python"},
 		{"DEPLOYER_BENTO_SCRIPT", "/opt/deployer/package.py", func(c Config) any { return c.Packaging.BentoScript }, "/opt/deployer/package.py"},
 		{"DEPLOYER_BENTO_BUILD_TIMEOUT", "40m", func(c Config) any { return c.Packaging.BuildTimeout }, 40 * time.Minute},
+		{"DEPLOYER_BENTO_ENV", "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,,MLFLOW_S3_ENDPOINT_URL", func(c Config) any { return c.Packaging.BentoEnv },
+			[]string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL"}},
 		{"DEPLOYER_SHADOW_HOLD_DEFAULT", "48h", func(c Config) any { return c.Policy.ShadowHoldDefault }, 48 * time.Hour},
 		{"DEPLOYER_SHADOW_HOLD_MIN", "1h", func(c Config) any { return c.Policy.ShadowHoldMin }, time.Hour},
 		{"DEPLOYER_SHADOW_HOLD_MAX", "48h", func(c Config) any { return c.Policy.ShadowHoldMax }, 48 * time.Hour},
@@ -215,8 +217,8 @@ func TestLedgerKeyringFollowsTheKey(t *testing.T) {
 // TestLoadOverrides: each variable sets its field and only its field.
 func TestLoadOverrides(t *testing.T) {
 	cases := overrides()
-	if len(cases) != 73 { // and the MLflow basic-auth pair, which goes together: TestLoadMLflowAuth
-		t.Fatalf("%d variables covered, want all 73", len(cases))
+	if len(cases) != 74 { // and the MLflow basic-auth pair, which goes together: TestLoadMLflowAuth
+		t.Fatalf("%d variables covered, want all 74", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestLoadOverrides(t *testing.T) {
 				restored.Probe = def.Probe
 			case "DEPLOYER_OCI_REPOSITORY", "DEPLOYER_BASE_IMAGE", "DEPLOYER_OCI_INSECURE", "DEPLOYER_OCI_PUSH_ATTEMPTS",
 				"DEPLOYER_OCI_PUSH_BACKOFF", "DEPLOYER_BENTOML_HOME", "DEPLOYER_BENTO_PYTHON", "DEPLOYER_BENTO_SCRIPT",
-				"DEPLOYER_BENTO_BUILD_TIMEOUT":
+				"DEPLOYER_BENTO_BUILD_TIMEOUT", "DEPLOYER_BENTO_ENV":
 				restored.Packaging = def.Packaging
 			case "DEPLOYER_METRICS", "DEPLOYER_PROMETHEUS_URL", "DEPLOYER_METRICS_TIMEOUT":
 				restored.Metrics = def.Metrics

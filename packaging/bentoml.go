@@ -47,6 +47,11 @@ type BentoMLConfig struct {
 	Transport http.RoundTripper // Defaults to remote.DefaultTransport.
 	Attempts  int               // tries per registry operation. Defaults to 5.
 	Backoff   time.Duration     // first wait between tries, doubling up to 30 s. Defaults to 1 s.
+	// PassEnv (DEPLOYER_BENTO_ENV) names more of the worker's variables the build script gets as
+	// they are, e.g. an artifact store's credentials when MLflow does not proxy its artifacts; one
+	// unset is not passed, one the script gets anyway (buildEnvPassed) is passed once. Their values
+	// are secrets, hidden in the packager's errors. Names the build sets itself are refused.
+	PassEnv []string
 	// BuildTimeout bounds one run of the build script. Defaults to 15 minutes.
 	BuildTimeout time.Duration
 	Log          *slog.Logger // Defaults to slog.Default().
@@ -82,6 +87,9 @@ func NewBentoML(cfg BentoMLConfig) (*BentoML, error) {
 		return nil, fmt.Errorf("bentoml packager: no OCI repository")
 	case cfg.Attempts < 1:
 		return nil, fmt.Errorf("bentoml packager: attempts must be at least 1, got %d", cfg.Attempts)
+	}
+	if err := checkPassEnv(cfg.PassEnv); err != nil {
+		return nil, fmt.Errorf("bentoml packager: %w", err)
 	}
 	if b.repo, err = name.NewRepository(cfg.Repository, append(nameOpts, name.StrictValidation)...); err != nil {
 		return nil, fmt.Errorf("bentoml packager: OCI repository %q: %w", cfg.Repository, err)
@@ -149,8 +157,16 @@ func executable(path string) error {
 	return nil
 }
 
-// secrets are the values no error or log line of the packager may show.
-func (b *BentoML) secrets() []string { return b.cfg.MLflowAuth.Secrets() }
+// secrets are the values no error or log line of the packager may show: MLflow's credentials and
+// the values the build gets through PassEnv.
+func (b *BentoML) secrets() []string {
+	s := b.cfg.MLflowAuth.Secrets()
+	for _, kv := range b.passEnv(os.Getenv) {
+		_, v, _ := strings.Cut(kv, "=")
+		s = append(s, v)
+	}
+	return s
+}
 
 // Home returns BENTOML_HOME, where the bentos are kept (`bentoml serve <tag>` finds them there).
 func (b *BentoML) Home() string { return b.cfg.Home }

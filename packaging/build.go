@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/redact"
+	"github.com/temporaldeployer/temporaldeployer/registry/mlflowauth"
 )
 
 // built is what the build script (infra/bento/package.py) reports on its last stdout line.
@@ -105,15 +107,16 @@ func (b *BentoML) build(ctx context.Context, modelURI, bentoTag string) (built, 
 // buildEnvPassed are the worker's variables the build script gets as they are: where programs
 // and the home and temp directories are, the locale, and how to reach MLflow as the worker does
 // (CA bundles, proxies).
-// Nothing else of the worker's environment reaches it (DATABASE_URL, cloud credentials, tokens).
+// Nothing else of the worker's environment reaches it (DATABASE_URL, cloud credentials, tokens)
+// but what the operator names in DEPLOYER_BENTO_ENV (PassEnv).
 var buildEnvPassed = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR",
 	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
 	"MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
 
-// scriptEnv is the build script's whole environment, explicit and minimal: buildEnvPassed from
-// the worker's (getenv), BentoML's store, MLflow's URI and auth, no usage tracking. MLflow's
-// client retries a refused connection for minutes by default; two retries here, the activity's
-// retry policy does the rest.
+// scriptEnv is the build script's whole environment, explicit and minimal: buildEnvPassed and
+// the operator's PassEnv from the worker's (getenv), BentoML's store, MLflow's URI and auth, no
+// usage tracking. MLflow's client retries a refused connection for minutes by default; two
+// retries here, the activity's retry policy does the rest.
 func (b *BentoML) scriptEnv(getenv func(string) string) []string {
 	env := []string{
 		"BENTOML_HOME=" + b.cfg.Home,
@@ -132,7 +135,38 @@ func (b *BentoML) scriptEnv(getenv func(string) string) []string {
 	if getenv("LANG") == "" {
 		env = append(env, "LANG=C.UTF-8")
 	}
+	env = append(env, b.passEnv(getenv)...)
 	return append(env, b.cfg.MLflowAuth.Env()...)
+}
+
+// buildEnvSet are the variables the build gets from the packager's configuration, whatever the
+// worker's environment says: PassEnv may not name them.
+var buildEnvSet = []string{"BENTOML_HOME", "BENTOML_DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK",
+	"PYTHONUNBUFFERED", "MLFLOW_TRACKING_URI", mlflowauth.EnvToken, mlflowauth.EnvUsername, mlflowauth.EnvPassword}
+
+// checkPassEnv refuses a PassEnv name the build sets itself: listing it could not do what it says.
+func checkPassEnv(names []string) error {
+	for _, k := range names {
+		if slices.Contains(buildEnvSet, k) {
+			return fmt.Errorf("DEPLOYER_BENTO_ENV: the build sets %s itself (from DEPLOYER_BENTOML_HOME, "+
+				"MLFLOW_TRACKING_URI, MLflow's credentials or its own switches); remove it from the list", k)
+		}
+	}
+	return nil
+}
+
+// passEnv is the NAME=value pairs of PassEnv set in getenv, less those the build gets anyway.
+func (b *BentoML) passEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range b.cfg.PassEnv {
+		if slices.Contains(buildEnvPassed, k) || slices.Contains(buildEnvSet, k) {
+			continue
+		}
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // tail is the last 20 lines of the build's stderr, redacted: they reach the activity's error

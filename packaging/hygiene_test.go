@@ -15,6 +15,12 @@ import (
 // to env.txt beside itself, prints body to stderr and fails like the real script.
 func fakeBuild(t *testing.T, stderr string, auth mlflowauth.Credentials) (*BentoML, string) {
 	t.Helper()
+	return fakeBuildPassing(t, stderr, auth, nil)
+}
+
+// fakeBuildPassing is fakeBuild with PassEnv (DEPLOYER_BENTO_ENV) set to passEnv.
+func fakeBuildPassing(t *testing.T, stderr string, auth mlflowauth.Credentials, passEnv []string) (*BentoML, string) {
+	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "build.sh")
 	body := "env > \"$(dirname \"$0\")/env.txt\"\ncat >&2 <<'TAIL'\n" + stderr + "\nTAIL\n" +
@@ -23,7 +29,7 @@ func fakeBuild(t *testing.T, stderr string, auth mlflowauth.Credentials) (*Bento
 		t.Fatal(err)
 	}
 	b, err := NewBentoML(BentoMLConfig{TrackingURI: "http://127.0.0.1:1", MLflowAuth: auth, Repository: "127.0.0.1:1/models",
-		Python: "/bin/sh", Script: script, Home: filepath.Join(dir, "home"), BuildTimeout: time.Minute})
+		Python: "/bin/sh", Script: script, Home: filepath.Join(dir, "home"), BuildTimeout: time.Minute, PassEnv: passEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +49,7 @@ func TestBuildEnvironmentIsMinimal(t *testing.T) {
 	if _, err := b.build(context.Background(), "models:/fraud/1", "e2i_1_model:v1"); err == nil {
 		t.Fatal("the fake build succeeded")
 	}
-	raw, err := os.ReadFile(envFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		got[k] = v
-	}
+	got := readEnv(t, envFile)
 	for _, leaked := range []string{"DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "TEMPORAL_API_KEY", "DEPLOYER_LEDGER_KEY"} {
 		if _, ok := got[leaked]; ok {
 			t.Errorf("the build sees the worker's %s", leaked)
@@ -101,4 +99,19 @@ func TestBuildFailureRedacted(t *testing.T) {
 	if !strings.Contains(msg, "requests.exceptions.HTTPError: 401") {
 		t.Errorf("the stderr tail is gone from the error:\n%s", msg)
 	}
+}
+
+// readEnv reads the environment the fake build dumped.
+func readEnv(t *testing.T, envFile string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		got[k] = v
+	}
+	return got
 }

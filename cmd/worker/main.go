@@ -110,12 +110,13 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 // startAttrs are the start log's fields: what the worker reaches, every URL redacted, credentials
-// only by kind.
+// only by kind, the variables the bento build also gets only by name.
 func startAttrs(cfg config.Config, packager, cluster bool) []any {
 	return []any{"task_queue", contract.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"mlflow", redact.URL(cfg.MLflowTrackingURI), "mlflow_auth", cfg.MLflowAuth.String(),
 		"database", redact.URL(cfg.DatabaseURL), "workers", cfg.Workers,
 		"packager", packager, "oci_repository", cfg.Packaging.OCIRepository, "oci_insecure", cfg.Packaging.OCIInsecure,
+		"bento_env", cfg.Packaging.BentoEnv, // names only: the values stay in the worker's environment
 		"cluster", cluster, "router", cfg.Cluster.Router, "endpoints", cfg.Cluster.Endpoints,
 		"metrics", cfg.Metrics.Kind, "prometheus", redact.URL(cfg.Metrics.URL)}
 }
@@ -156,7 +157,7 @@ func newPackager(cfg config.Config, log *slog.Logger) (*packaging.BentoML, error
 	}
 	b, err := packaging.NewBentoML(packaging.BentoMLConfig{
 		TrackingURI: cfg.MLflowTrackingURI, MLflowAuth: cfg.MLflowAuth, Repository: p.OCIRepository, BaseImage: p.BaseImage, Insecure: p.OCIInsecure,
-		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome,
+		Python: p.BentoPython, Script: p.BentoScript, Home: p.BentoMLHome, PassEnv: p.BentoEnv,
 		Attempts: p.PushAttempts, Backoff: p.PushBackoff, BuildTimeout: p.BuildTimeout, Log: log,
 	})
 	if err != nil {

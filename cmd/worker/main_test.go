@@ -42,6 +42,7 @@ func TestNewPackager(t *testing.T) {
 		func(c *config.PackagingConfig) { c.BentoScript = filepath.Join(dir, "no-script.py") },
 		func(c *config.PackagingConfig) { c.OCIRepository = "127.0.0.1:5001/Models" },
 		func(c *config.PackagingConfig) { c.BaseImage = "not a ref" },
+		func(c *config.PackagingConfig) { c.BentoEnv = []string{"AWS_REGION", "BENTOML_HOME"} }, // the build sets it itself
 	}
 	for i, mod := range bad {
 		c := cfg
@@ -74,10 +75,13 @@ func TestNoHarnessInWorker(t *testing.T) {
 }
 
 // TestStartLogHidesSecrets: the start log names what the worker reaches without a password, a
-// token or a signed query, even for URLs that carry them.
+// token or a signed query, even for URLs that carry them; the variables the bento build also gets
+// by name only.
 func TestStartLogHidesSecrets(t *testing.T) {
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-Secret")
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
+			"DEPLOYER_BENTO_ENV":       "AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY",
 			"DATABASE_URL":             "postgres://td:db-Secret@db/td?password=db-Secret2",
 			"DEPLOYER_PROMETHEUS_URL":  "https://metrics:prom-Secret@prom.internal",
 			"MLFLOW_TRACKING_USERNAME": "deployer", "MLFLOW_TRACKING_PASSWORD": "mlflow-Secret",
@@ -89,12 +93,13 @@ func TestStartLogHidesSecrets(t *testing.T) {
 	var buf strings.Builder
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
 	log.Info("worker started", startAttrs(cfg, true, true)...)
-	for _, secret := range []string{"db-Secret", "prom-Secret", "mlflow-Secret"} {
+	for _, secret := range []string{"db-Secret", "prom-Secret", "mlflow-Secret", "aws-Secret"} {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("%s in the start log: %s", secret, buf.String())
 		}
 	}
-	for _, shown := range []string{`"mlflow_auth":"basic auth as deployer"`, `"database":"postgres://td:xxxxx@db/td?password=xxxxx"`} {
+	for _, shown := range []string{`"mlflow_auth":"basic auth as deployer"`, `"database":"postgres://td:xxxxx@db/td?password=xxxxx"`,
+		`"bento_env":["AWS_ACCESS_KEY_ID","AWS_SECRET_ACCESS_KEY"]`} {
 		if !strings.Contains(buf.String(), shown) {
 			t.Errorf("the start log lacks %s: %s", shown, buf.String())
 		}
