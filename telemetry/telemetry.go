@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,7 @@ type Telemetry struct {
 	handler     client.MetricsHandler
 	server      *http.Server
 	addr        string
+	ready       atomic.Bool // /readyz: the worker polls its task queue
 }
 
 // Start sets up what cfg asks for. Call Shutdown when the program stops: it flushes the spans
@@ -148,6 +150,13 @@ func (t *Telemetry) serveMetrics(addr string, res *resource.Resource, log *slog.
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }) // the process answers: liveness
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {                                    // readiness: SetReady
+		if !t.ready.Load() {
+			http.Error(w, "not polling Temporal", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
 	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	t.addr = ln.Addr().String()
 	go func() {
@@ -169,6 +178,14 @@ func (t *Telemetry) Apply(o *client.Options) {
 	}
 	if t.handler != nil {
 		o.MetricsHandler = t.handler
+	}
+}
+
+// SetReady says whether the worker polls its task queue: /readyz answers 200 while it does, 503
+// before it starts and once it stops (a Deployment's readiness probe).
+func (t *Telemetry) SetReady(ready bool) {
+	if t != nil {
+		t.ready.Store(ready)
 	}
 }
 

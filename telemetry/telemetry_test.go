@@ -69,6 +69,17 @@ func TestMetricsEndpoint(t *testing.T) {
 	} else {
 		hz.Body.Close()
 	}
+	for _, tc := range []struct {
+		ready bool
+		want  int
+	}{{false, http.StatusServiceUnavailable}, {true, http.StatusOK}, {false, http.StatusServiceUnavailable}} {
+		tel.SetReady(tc.ready)
+		if rz, err := http.Get("http://" + tel.MetricsAddr() + "/readyz"); err != nil || rz.StatusCode != tc.want {
+			t.Errorf("/readyz after SetReady(%v): %v %v, want %d", tc.ready, rz, err, tc.want)
+		} else {
+			rz.Body.Close()
+		}
+	}
 	tdctl, err := Start(context.Background(), cfg, Options{Service: ServiceTDCtl})
 	if err != nil || tdctl.MetricsAddr() != "" {
 		t.Fatalf("tdctl serves metrics at %q (%v)", tdctl.MetricsAddr(), err)

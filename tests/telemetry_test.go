@@ -64,6 +64,7 @@ func TestWorkerTelemetry(t *testing.T) {
 	if n := scrapeSum(t, "http://"+metricsAddr+"/metrics", "deployer_deployments_total{"); n != 1 {
 		t.Errorf("the worker counts %v finished runs after a query replayed the one run, want 1", n)
 	}
+	checkWorkerProbes(t, metricsAddr)
 
 	t.Run("prometheus", func(t *testing.T) {
 		for _, q := range []string{
@@ -251,5 +252,41 @@ func (c *otlpCollector) await(t *testing.T, within time.Duration, done func([]sp
 			t.Fatalf("the collector did not receive the spans within %s: %v", within, spans)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkWorkerProbes: the probes deploy/deployment.yaml gives the worker's container answer 200 on
+// a running worker's endpoint (liveness /healthz, readiness /readyz once it polls).
+func checkWorkerProbes(t *testing.T, addr string) {
+	t.Helper()
+	type probe struct {
+		HTTPGet struct {
+			Path string `json:"path"`
+			Port string `json:"port"`
+		} `json:"httpGet"`
+	}
+	var d struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						LivenessProbe, ReadinessProbe *probe
+					} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	readYAMLFile(t, filepath.Join(realparts.Root(), "deploy", "deployment.yaml"), &d)
+	c := d.Spec.Template.Spec.Containers
+	if len(c) != 1 || c[0].LivenessProbe == nil || c[0].ReadinessProbe == nil {
+		t.Fatalf("deploy/deployment.yaml: want one container with a liveness and a readiness probe, got %+v", c)
+	}
+	for _, p := range []*probe{c[0].LivenessProbe, c[0].ReadinessProbe} {
+		resp, err := http.Get("http://" + addr + p.HTTPGet.Path)
+		if err != nil || resp.StatusCode != http.StatusOK || p.HTTPGet.Port != "metrics" {
+			t.Errorf("probe %s on port %s of a polling worker: %v %v", p.HTTPGet.Path, p.HTTPGet.Port, resp, err)
+			continue
+		}
+		resp.Body.Close()
 	}
 }

@@ -71,7 +71,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("metrics source: %w", err)
 	}
-	c, closeClient, err := dial(ctx, cfg, log)
+	c, tel, closeClient, err := dial(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -98,11 +98,13 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	tel.SetReady(true)
 	log.Info("worker started", startAttrs(cfg, acts.Packager != nil, acts.Cluster != nil)...)
 	if cfg.Codec.Keys != "" {
 		log.Info("payloads sealed (AES-256-GCM) with the codec keyring", "keyring", cfg.Codec.Keys)
 	}
 	<-ctx.Done()
+	tel.SetReady(false)
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
 	w.Stop()
@@ -124,10 +126,10 @@ func startAttrs(cfg config.Config, packager, cluster bool) []any {
 // dial starts the traces and the metrics endpoint the configuration asks for (both off by
 // default), says what it started, and connects to Temporal with them. closeClient closes the
 // client, then flushes the spans of the worker's last tasks and closes the endpoint.
-func dial(ctx context.Context, cfg config.Config, log *slog.Logger) (c client.Client, closeClient func(), err error) {
-	tel, err := telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceWorker, ServeMetrics: true, Log: log})
+func dial(ctx context.Context, cfg config.Config, log *slog.Logger) (c client.Client, tel *telemetry.Telemetry, closeClient func(), err error) {
+	tel, err = telemetry.Start(ctx, cfg.Telemetry, telemetry.Options{Service: telemetry.ServiceWorker, ServeMetrics: true, Log: log})
 	if err != nil {
-		return nil, nil, fmt.Errorf("telemetry: %w", err)
+		return nil, nil, nil, fmt.Errorf("telemetry: %w", err)
 	}
 	if tel.Tracing() {
 		log.Info("tracing", "otlp_endpoint", cfg.Telemetry.OTLPEndpoint, "otlp_protocol", cfg.Telemetry.OTLPProtocol)
@@ -144,9 +146,9 @@ func dial(ctx context.Context, cfg config.Config, log *slog.Logger) (c client.Cl
 	}
 	if c, err = host.Dial(ctx, cfg, envconfig.EnvLookupOS, log, tel); err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, func() { c.Close(); stop() }, nil
+	return c, tel, func() { c.Close(); stop() }, nil
 }
 
 // newPackager returns the BentoML packager, or nil when no OCI repository is configured.

@@ -158,6 +158,11 @@ echo "== starting the worker (records in $demo/deployer.db, metrics from Prometh
 go build -o "$demo/worker" ./cmd/worker
 go build -o "$demo/loadgen" ./cmd/loadgen
 go build -o "$demo/loopback-harness" ./cmd/loopback-harness
+echo "== the worker's own OCI image (cmd/worker-image, no Docker engine), pushed by digest to the demo's registry"
+worker_image=$(go run ./cmd/worker-image -repository "127.0.0.1:$OCI_PORT/temporaldeployer/worker" -insecure 2>"$demo/worker-image.log") ||
+  { cat "$demo/worker-image.log" >&2; echo "demo: the worker's image did not build or push" >&2; exit 1; }
+echo "   $worker_image ($(sed -n 's/.*(\([0-9]*\) bytes.*/\1/p' "$demo/worker-image.log") bytes to pull)"
+echo "   for a cluster: kustomize edit set image temporaldeployer-worker=$worker_image; kubectl apply -k deploy"
 cat <<TXT
    Shortened for the demo (the production defaults in brackets):
      shadow hold $SHADOW_HOLD [24h], sampled every 10s [5m], needing 500 requests [1000];
@@ -299,7 +304,7 @@ cat <<TXT
    codec server    : $codec_url   (payloads in Temporal are sealed; the Web UI and the CLI decode through it:
                      TEMPORAL_CODEC_ENDPOINT=$codec_url temporal workflow show ...; keyring $demo/codec-keys.json)
    kubeconfig      : $kubeconfig   (namespace models)
-   OCI registry    : 127.0.0.1:$OCI_PORT/models
+   OCI registry    : 127.0.0.1:$OCI_PORT/models   (the models' images), and the worker's: $worker_image
    records (SQLite): $demo/deployer.db   (tdctl ledger <workflow-id>; tables ml_deployments, ml_model_registry, evidence_ledger)
    logs            : $demo/*.log
    state           : $demo   (kept: a second make demo goes on from it; make demo-clean deletes it)
