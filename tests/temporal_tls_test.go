@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestTemporalOverTLS(t *testing.T) {
 	clientCert := []string{"TEMPORAL_TLS_CLIENT_CERT_PATH=" + hop.ClientCert, "TEMPORAL_TLS_CLIENT_KEY_PATH=" + hop.ClientKey}
 	tlsEnv := append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY="+hop.APIKey)
 	e := promoteWorld(t, inNamespace(t, tp, namespace), realparts.StartMLflow(t), "")
-	e.workEnv = append(withoutVar(e.workEnv, "TEMPORAL_ADDRESS"), // the worker reads the profile alone
+	e.workEnv = append(slices.DeleteFunc(e.workEnv, func(kv string) bool { return strings.HasPrefix(kv, "TEMPORAL_ADDRESS=") }), // the profile alone
 		"TEMPORAL_CONFIG_FILE="+hop.Profile(t, "cloudlike", namespace), "TEMPORAL_PROFILE=cloudlike")
 	e.worker = realparts.StartWorker(t, e.workEnv...)
 	name := e.toShadow(t, "tls")
@@ -96,17 +97,6 @@ func inNamespace(t *testing.T, tp *realparts.Temporal, namespace string) *realpa
 	in := *tp
 	in.Client, in.Namespace = c, namespace
 	return &in
-}
-
-// withoutVar is env without the variable name.
-func withoutVar(env []string, name string) []string {
-	var out []string
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // logLine is the first JSON line of the log at path whose msg starts with msg.
