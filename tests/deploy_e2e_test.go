@@ -41,7 +41,12 @@ func TestDeployEndToEnd(t *testing.T) {
 	ns := fmt.Sprintf("e2e-%d", time.Now().UnixNano()%1e6)
 	db := filepath.Join(dir, "deployer.db")
 	lh := realparts.StartLoopbackHarness(t, kubeconfig, ns, realparts.HarnessOptions{})
-	realparts.StartWorker(t, append(lh.WorkerEnv(), "TEMPORAL_ADDRESS="+tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
+	port, err := realparts.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	realparts.StartWorker(t, append(lh.WorkerEnv(), fmt.Sprintf("DEPLOYER_METRICS_ADDR=127.0.0.1:%d", port), "TEMPORAL_ADDRESS="+tp.Address, "MLFLOW_TRACKING_URI="+ml, "DATABASE_URL="+db,
 		"KUBECONFIG="+kubeconfig, "DEPLOYER_NAMESPACE="+ns, "DEPLOYER_SHADOW_MIRROR=false",
 		"DEPLOYER_OCI_REPOSITORY="+strings.TrimPrefix(oci.URL, "http://")+"/models", "DEPLOYER_OCI_INSECURE=true",
 		"DEPLOYER_BENTOML_HOME="+filepath.Join(dir, "bentoml"), "DEPLOYER_PROGRESS_DEADLINE=120s", "DEPLOYER_PROBE_ATTEMPTS=3")...)
@@ -104,6 +109,12 @@ func TestDeployEndToEnd(t *testing.T) {
 		row, _, _ := st.Deployment(context.Background(), second.DeploymentManifest.DeploymentID)
 		if row.Status != store.StatusRolledBack {
 			t.Errorf("v2 row status %q, want rolled_back", row.Status)
+		}
+		// The worker's own metrics, read from its endpoint: two rollouts (v1, v2) and one rollback.
+		for prefix, want := range map[string]float64{"deployer_rollout_duration_seconds_count{": 2, "deployer_rollback_duration_seconds_count{": 1} {
+			if got := scrapeSum(t, metrics, prefix); got != want {
+				t.Errorf("%s…} = %v, want %v", prefix, got, want)
+			}
 		}
 	})
 }
