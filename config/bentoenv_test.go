@@ -7,7 +7,7 @@ import (
 )
 
 // TestLoadBentoEnv: DEPLOYER_BENTO_ENV lists names, each once; a bad entry or one of the worker's
-// own variables is refused at start, naming the variable and the entry and never a value.
+// own variables is refused at start, naming the variable and the entry's position, never a value.
 func TestLoadBentoEnv(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -24,10 +24,11 @@ func TestLoadBentoEnv(t *testing.T) {
 			want: []string{"AZURE_STORAGE_CONNECTION_STRING", "MLFLOW_S3_ENDPOINT_URL"}},
 		{name: "a name the build gets anyway is the packager's to dedupe", value: "PATH,HTTPS_PROXY", want: []string{"PATH", "HTTPS_PROXY"}},
 		{name: "only commas", value: " , ,", wantErr: []string{"DEPLOYER_BENTO_ENV", "names no variable"}},
-		{name: "starts with a digit", value: "AWS_REGION,9LIVES", wantErr: []string{"DEPLOYER_BENTO_ENV", `"9LIVES"`, "not an environment variable name"}},
-		{name: "dash", value: "AWS-REGION", wantErr: []string{"DEPLOYER_BENTO_ENV", `"AWS-REGION"`}},
-		{name: "space inside", value: "AWS REGION", wantErr: []string{"DEPLOYER_BENTO_ENV", `"AWS REGION"`}},
-		{name: "a pair, its value not shown", value: "AWS_SECRET_ACCESS_KEY=wJalr-Secret", wantErr: []string{"DEPLOYER_BENTO_ENV", "AWS_SECRET_ACCESS_KEY", "names only"}},
+		{name: "starts with a digit", value: "AWS_REGION,9LIVES", wantErr: []string{"DEPLOYER_BENTO_ENV", "entry 2", "not an environment variable name"}},
+		{name: "dash", value: "AWS-REGION", wantErr: []string{"DEPLOYER_BENTO_ENV", "entry 1"}},
+		{name: "space inside", value: "AWS REGION", wantErr: []string{"DEPLOYER_BENTO_ENV", "entry 1"}},
+		{name: "a pair, its value not shown", value: "AWS_SECRET_ACCESS_KEY=wJalr-Secret", wantErr: []string{"DEPLOYER_BENTO_ENV", "entry 1", "names only"}},
+		{name: "a pasted value, not shown", value: "AWS_REGION,wJalr-Secret/K7MDENG+bPxRfi", wantErr: []string{"DEPLOYER_BENTO_ENV", "entry 2", "not an environment variable name"}},
 		{name: "DATABASE_URL", value: "AWS_REGION,DATABASE_URL", wantErr: []string{"DEPLOYER_BENTO_ENV", "DATABASE_URL", "the worker's own"}},
 		{name: "a TEMPORAL_ variable", value: "TEMPORAL_API_KEY", wantErr: []string{"DEPLOYER_BENTO_ENV", "TEMPORAL_API_KEY", "the worker's own"}},
 		{name: "a TEMPORAL_ variable in lower case", value: "temporal_tls_client_key_path", wantErr: []string{"temporal_tls_client_key_path", "the worker's own"}},
@@ -53,7 +54,7 @@ func TestLoadBentoEnv(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), "wJalr-Secret") {
+			if strings.Contains(err.Error(), "wJalr") {
 				t.Errorf("the value is in the error: %v", err)
 			}
 		})

@@ -30,14 +30,19 @@ import (
 // New returns a worker on the contract's task queue running the workflow and acts, configured by
 // cfg (stop timeout, heartbeat throttle, how many activities and cached runs it holds at once),
 // with acts' shadow holds parked off their activities (given acts.Holds, or new ones over c).
-func New(c client.Client, acts *activities.Activities, cfg config.Config) worker.Worker {
+// Each of with may change the options further (cmd/worker sets OnFatalError).
+func New(c client.Client, acts *activities.Activities, cfg config.Config, with ...func(*worker.Options)) worker.Worker {
 	if cfg.WorkflowCacheSize > 0 {
 		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize) // process-wide: set before the first worker starts
 	}
 	if acts.Holds == nil {
 		acts.Holds = activities.NewHolds(acts, c) // shadow holds parked off their activities (activities/holds.go)
 	}
-	w := worker.New(c, contract.TaskQueue, Options(cfg))
+	o := Options(cfg)
+	for _, f := range with {
+		f(&o)
+	}
+	w := worker.New(c, contract.TaskQueue, o)
 	w.RegisterWorkflowWithOptions(workflows.ModelDeployment, workflow.RegisterOptions{Name: contract.WorkflowType})
 	w.RegisterActivity(acts)
 	return w

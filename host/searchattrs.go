@@ -11,19 +11,28 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc"
 
 	"github.com/temporaldeployer/temporaldeployer/contract"
 )
 
+// SearchAttributes is the part of Temporal's operator API the worker uses (client.OperatorService()).
+type SearchAttributes interface {
+	ListSearchAttributes(ctx context.Context, in *operatorservice.ListSearchAttributesRequest, opts ...grpc.CallOption) (*operatorservice.ListSearchAttributesResponse, error)
+	AddSearchAttributes(ctx context.Context, in *operatorservice.AddSearchAttributesRequest, opts ...grpc.CallOption) (*operatorservice.AddSearchAttributesResponse, error)
+}
+
+var _ SearchAttributes = operatorservice.OperatorServiceClient(nil)
+
 // EnsureSearchAttributes registers the contract's Keyword search attributes in namespace if they
-// are missing, through Temporal's operator API. Temporal Cloud does not offer that API to workers
+// are missing, through Temporal's operator API. Temporal Cloud does not let workers use that API
 // (and a self-hosted cluster may not grant it): when listing is refused, the worker says which
 // attributes the namespace needs and goes on, since a run started without them is refused by the
 // server, naming the attribute. A refused registration of missing attributes is an error naming them.
-func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string, log *slog.Logger) error {
+func EnsureSearchAttributes(ctx context.Context, op SearchAttributes, namespace string, log *slog.Logger) error {
 	resp, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if operatorRefused(err) {
-		log.Warn("cannot check the search attributes: the operator API is refused (Temporal Cloud offers it to no worker); the namespace needs them as Keyword",
+		log.Warn("cannot check the search attributes: the operator API is refused (as Temporal Cloud refuses it to workers); the namespace needs them as Keyword",
 			"namespace", namespace, "search_attributes", strings.Join(contract.SearchAttributeNames, ","), "error", err)
 		return nil
 	}
@@ -45,8 +54,11 @@ func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServ
 	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
 	var exists *serviceerror.AlreadyExists
 	switch {
-	case err == nil || errors.As(err, &exists):
+	case err == nil:
 		log.Info("search attributes registered", "namespace", namespace, "search_attributes", strings.Join(names, ","))
+		return nil
+	case errors.As(err, &exists):
+		log.Info("search attributes registered meanwhile by another worker", "namespace", namespace, "search_attributes", strings.Join(names, ","))
 		return nil
 	case operatorRefused(err):
 		return fmt.Errorf("namespace %s lacks the search attributes %s (Keyword) and the worker may not add them: create them once "+

@@ -15,9 +15,8 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/contract"
 )
 
-// fakeOperator answers the two calls EnsureSearchAttributes makes; any other call panics.
+// fakeOperator answers the two calls EnsureSearchAttributes makes.
 type fakeOperator struct {
-	operatorservice.OperatorServiceClient
 	have            []string
 	listErr, addErr error
 	listNS, addNS   string
@@ -62,7 +61,7 @@ func TestEnsureSearchAttributes(t *testing.T) {
 		{"operator API unimplemented: a warning", &fakeOperator{listErr: serviceerror.NewUnimplemented("no")}, 0, "", "operator API is refused"},
 		{"listing fails otherwise: an error", &fakeOperator{listErr: serviceerror.NewUnavailable("down")}, 0, "list search attributes in namespace ml.acct", ""},
 		{"missing and adding refused: an error naming them", &fakeOperator{have: all[1:], addErr: denied}, 1, "lacks the search attributes " + all[0], ""},
-		{"added by another worker meanwhile", &fakeOperator{addErr: serviceerror.NewAlreadyExists("x")}, len(all), "", ""},
+		{"added by another worker meanwhile", &fakeOperator{addErr: serviceerror.NewAlreadyExists("x")}, len(all), "", "by another worker"},
 		{"adding fails otherwise: an error", &fakeOperator{addErr: serviceerror.NewUnavailable("down")}, len(all), "register search attributes", ""},
 	}
 	for _, tc := range cases {

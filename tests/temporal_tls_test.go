@@ -3,10 +3,12 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/temporaldeployer/temporaldeployer/tests/realparts"
 	"go.temporal.io/sdk/client"
@@ -20,7 +22,8 @@ import (
 // in a namespace other than default whose search attributes an operator made beforehand). The
 // worker takes a model to Production through it, the Python approver (another language's SDK, the
 // same variables) approving, and tdctl lists the run through it; a client trusting another CA, one
-// without a client certificate and one with another API key are refused.
+// without a client certificate and one with another API key are refused. Last, the hop refuses the
+// worker's polls for good, and the worker exits non-zero.
 func TestTemporalOverTLS(t *testing.T) {
 	const namespace = "ml-team"
 	tp := realparts.StartTemporalWithNamespaces(t, namespace)
@@ -31,8 +34,13 @@ func TestTemporalOverTLS(t *testing.T) {
 	clientCert := []string{"TEMPORAL_TLS_CLIENT_CERT_PATH=" + hop.ClientCert, "TEMPORAL_TLS_CLIENT_KEY_PATH=" + hop.ClientKey}
 	tlsEnv := append(append(append([]string{}, base...), clientCert...), "TEMPORAL_API_KEY="+hop.APIKey)
 	e := promoteWorld(t, inNamespace(t, tp, namespace), realparts.StartMLflow(t), "")
+	port, err := realparts.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
 	e.workEnv = append(slices.DeleteFunc(e.workEnv, func(kv string) bool { return strings.HasPrefix(kv, "TEMPORAL_ADDRESS=") }), // the profile alone
-		"TEMPORAL_CONFIG_FILE="+hop.Profile(t, "cloudlike", namespace), "TEMPORAL_PROFILE=cloudlike")
+		"TEMPORAL_CONFIG_FILE="+hop.Profile(t, "cloudlike", namespace), "TEMPORAL_PROFILE=cloudlike", "DEPLOYER_METRICS_ADDR="+metricsAddr)
 	e.worker = realparts.StartWorker(t, e.workEnv...)
 	name := e.toShadow(t, "tls")
 	if pid := lastWorkflowTaskPid(t, e.tp, "staging-"+name); pid != e.worker.Pid() {
@@ -65,6 +73,27 @@ func TestTemporalOverTLS(t *testing.T) {
 		if out, code := realparts.TDCtl(t, tc.env, "list"); code == 0 || !strings.Contains(out, tc.want) {
 			t.Errorf("tdctl %s: exit %d, want a refusal naming %q\n%s", tc.name, code, tc.want, out)
 		}
+	}
+	stopsWhenPollsRefused(t, e.worker, hop, metricsAddr)
+}
+
+// stopsWhenPollsRefused: a worker whose polls Temporal refuses for good (INVALID_ARGUMENT, which
+// the SDK gives up on after its 2-minute grace) exits non-zero, so that its pod restarts, instead
+// of staying alive and ready with nothing polling.
+func stopsWhenPollsRefused(t *testing.T, w *realparts.Worker, hop *realparts.TLSHop, metricsAddr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + metricsAddr + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz of a polling worker: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	hop.RefusePolls.Store(true)
+	code, exited := w.Exited(4 * time.Minute)
+	if !exited || code == 0 {
+		t.Fatalf("polls refused for good: the worker exited %v with %d; want a non-zero exit", exited, code)
+	}
+	if stopped := logLine(t, w.Log, "worker stopped"); !strings.Contains(fmt.Sprint(stopped["error"]), "stopped polling Temporal") {
+		t.Errorf("the worker's last words: %v", stopped)
 	}
 }
 

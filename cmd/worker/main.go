@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/temporaldeployer/temporaldeployer/telemetry"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/worker"
 )
 
 func main() {
@@ -51,26 +53,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(cfg.MLflowAuth))
-	if err != nil {
-		return fmt.Errorf("mlflow registry: %w", err)
-	}
-	prober, err := probe.NewHTTP(cfg.Probe.AttemptTimeout, cfg.Probe.Attempts, cfg.Probe.Backoff)
+	acts, err := newActivities(cfg, log)
 	if err != nil {
 		return err
 	}
-	packager, err := newPackager(cfg, log)
-	if err != nil {
-		return err
-	}
-	cluster, err := newCluster(cfg, log)
-	if err != nil {
-		return err
-	}
-	source, err := metrics.New(metrics.Config{Kind: cfg.Metrics.Kind, URL: cfg.Metrics.URL, Timeout: cfg.Metrics.Timeout})
-	if err != nil {
-		return fmt.Errorf("metrics source: %w", err)
-	}
+	acts.Store = st
 	c, tel, closeClient, err := dial(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -79,20 +66,15 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := host.EnsureSearchAttributes(ctx, c.OperatorService(), cfg.TemporalNamespace, log); err != nil {
 		return err
 	}
-	acts := &activities.Activities{
-		Registry: reg, Store: st, Prober: prober, Policy: cfg.Policy, Log: log,
-		WorkflowClosed: host.WorkflowClosed(c),
-	}
-	if packager != nil {
-		acts.Packager = packager
-	}
-	if cluster != nil {
-		acts.Cluster = cluster
-	}
-	if source != nil {
-		acts.Metrics = source
-	}
-	w := host.New(c, acts, cfg)
+	acts.WorkflowClosed = host.WorkflowClosed(c)
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	w := host.New(c, acts, cfg, func(o *worker.Options) {
+		o.OnFatalError = func(err error) { // the SDK stops polling (a refused namespace, say): not ready, and exit
+			tel.SetReady(false)
+			fail(fmt.Errorf("the worker stopped polling Temporal: %w", err))
+		}
+	})
 	stopHolds := host.StartHolds(acts.Holds)
 	defer stopHolds() // after the worker has stopped: the parked holds are handed over
 	if err := w.Start(); err != nil {
@@ -108,7 +90,47 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("stopping worker: in-flight activities may finish, then are cancelled (and retried elsewhere); parked shadow holds are handed over",
 		"stop_timeout", cfg.StopTimeout, "parked_holds", acts.Holds.Len())
 	w.Stop()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err // a fatal error: exit non-zero, so that the pod restarts
+	}
 	return nil
+}
+
+// newActivities builds the activities over the backends cfg names: the registry, the prober, and
+// the packager, cluster and metrics source when configured. The caller adds the store and the
+// closed-run check.
+func newActivities(cfg config.Config, log *slog.Logger) (*activities.Activities, error) {
+	reg, err := registry.NewMLflow(cfg.MLflowTrackingURI, registry.WithAuth(cfg.MLflowAuth))
+	if err != nil {
+		return nil, fmt.Errorf("mlflow registry: %w", err)
+	}
+	prober, err := probe.NewHTTP(cfg.Probe.AttemptTimeout, cfg.Probe.Attempts, cfg.Probe.Backoff)
+	if err != nil {
+		return nil, err
+	}
+	packager, err := newPackager(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	cluster, err := newCluster(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	source, err := metrics.New(metrics.Config{Kind: cfg.Metrics.Kind, URL: cfg.Metrics.URL, Timeout: cfg.Metrics.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("metrics source: %w", err)
+	}
+	acts := &activities.Activities{Registry: reg, Prober: prober, Policy: cfg.Policy, Log: log}
+	if packager != nil {
+		acts.Packager = packager
+	}
+	if cluster != nil {
+		acts.Cluster = cluster
+	}
+	if source != nil {
+		acts.Metrics = source
+	}
+	return acts, nil
 }
 
 // startAttrs are the start log's fields: what the worker reaches, every URL redacted, credentials

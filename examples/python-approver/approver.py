@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -48,7 +49,9 @@ def connect_config(address: str | None, namespace: str | None) -> dict[str, Any]
     try:
         cfg = dict(ClientConfig.load_client_connect_config())  # reads the certificate files too
     except Exception as e:  # the SDK's loader raises RuntimeError, OSError or ValueError by cause
-        raise BadConnection(f"Temporal connection settings (TEMPORAL_*, profile): {e}") from None
+        # A TOML parse error quotes the line it stopped at, which may hold the API key.
+        why = re.sub(r'(api_key\s*=\s*)("[^"\n]*"?|\S+)', r'\1"…"', str(e))
+        raise BadConnection(f"Temporal connection settings (TEMPORAL_*, profile): {why}") from None
     if address:
         cfg["target_host"] = address
     cfg.setdefault("target_host", DEFAULT_ADDRESS)

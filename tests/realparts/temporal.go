@@ -250,6 +250,19 @@ func (w *Worker) Kill() {
 // Pid is the worker process's ID: the first part of the identity it gives Temporal (pid@host@).
 func (w *Worker) Pid() int { return w.cmd.Process.Pid }
 
+// Exited waits up to timeout for the worker to exit on its own and returns its exit code; ok is
+// false when it still runs.
+func (w *Worker) Exited(timeout time.Duration) (code int, ok bool) {
+	done := make(chan struct{})
+	go func() { _ = w.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return w.cmd.ProcessState.ExitCode(), true
+	case <-time.After(timeout):
+		return 0, false
+	}
+}
+
 // Stop sends SIGTERM and waits for a graceful exit; it reports whether the exit code was 0.
 func (w *Worker) Stop() (bool, error) {
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {

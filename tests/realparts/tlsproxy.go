@@ -37,6 +37,8 @@ type TLSHop struct {
 	ClientCert, ClientKey string
 	APIKey                string
 	RefuseOperatorAPI     atomic.Bool
+	// RefusePolls answers task-queue polls INVALID_ARGUMENT, an error the SDK gives up on.
+	RefusePolls atomic.Bool
 }
 
 // Profile writes a temporal.toml holding one profile, name, that reaches the hop in namespace
@@ -100,6 +102,13 @@ func (h *TLSHop) handler(target string) http.Handler {
 			w.Header().Set("Content-Type", "application/grpc")
 			w.Header().Set("Grpc-Status", "16") // UNAUTHENTICATED
 			w.Header().Set("Grpc-Message", "the hop wants the API key")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if h.RefusePolls.Load() && strings.Contains(r.URL.Path, "/Poll") {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Grpc-Status", "3") // INVALID_ARGUMENT
+			w.Header().Set("Grpc-Message", "the hop refuses polls")
 			w.WriteHeader(http.StatusOK)
 			return
 		}
