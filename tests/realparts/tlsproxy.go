@@ -17,10 +17,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
 )
 
 // TLSHop is an authenticating front on loopback for a plaintext server (the dev server cannot serve
@@ -98,29 +101,25 @@ func (h *TLSHop) handler(target string) http.Handler {
 		r.SetURL(&url.URL{Scheme: "http", Host: target})
 	}, Transport: tr, FlushInterval: -1}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+h.APIKey {
-			w.Header().Set("Content-Type", "application/grpc")
-			w.Header().Set("Grpc-Status", "16") // UNAUTHENTICATED
-			w.Header().Set("Grpc-Message", "the hop wants the API key")
-			w.WriteHeader(http.StatusOK)
-			return
+		switch {
+		case h.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+h.APIKey:
+			grpcRefusal(w, codes.Unauthenticated, "the hop wants the API key")
+		case h.RefusePolls.Load() && strings.Contains(r.URL.Path, "/Poll"):
+			grpcRefusal(w, codes.InvalidArgument, "the hop refuses polls")
+		case h.RefuseOperatorAPI.Load() && strings.HasPrefix(r.URL.Path, "/temporal.api.operatorservice.v1.OperatorService/"):
+			grpcRefusal(w, codes.PermissionDenied, "the operator API is not offered here (as on Temporal Cloud)")
+		default:
+			proxy.ServeHTTP(w, r)
 		}
-		if h.RefusePolls.Load() && strings.Contains(r.URL.Path, "/Poll") {
-			w.Header().Set("Content-Type", "application/grpc")
-			w.Header().Set("Grpc-Status", "3") // INVALID_ARGUMENT
-			w.Header().Set("Grpc-Message", "the hop refuses polls")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		if h.RefuseOperatorAPI.Load() && strings.HasPrefix(r.URL.Path, "/temporal.api.operatorservice.v1.OperatorService/") {
-			w.Header().Set("Content-Type", "application/grpc")
-			w.Header().Set("Grpc-Status", "7") // PERMISSION_DENIED
-			w.Header().Set("Grpc-Message", "the operator API is not offered here (as on Temporal Cloud)")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		proxy.ServeHTTP(w, r)
 	})
+}
+
+// grpcRefusal answers a gRPC call with status code and message, in headers alone.
+func grpcRefusal(w http.ResponseWriter, code codes.Code, msg string) {
+	w.Header().Set("Content-Type", "application/grpc")
+	w.Header().Set("Grpc-Status", strconv.Itoa(int(code)))
+	w.Header().Set("Grpc-Message", msg)
+	w.WriteHeader(http.StatusOK)
 }
 
 // NewCAFile writes the certificate of a CA that signed nothing this hop presents (a wrong CA).
